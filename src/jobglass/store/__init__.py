@@ -1,0 +1,25 @@
+"""Storage: the `Store` protocol and its backends, chosen by URL."""
+
+from jobglass.store.protocol import (
+    HeartbeatReply,
+    JobFilter,
+    Page,
+    Progress,
+    Reaped,
+    Report,
+    Store,
+)
+from jobglass.store.urls import DEFAULT_URL, database_url, store_from_url
+
+__all__ = [
+    "DEFAULT_URL",
+    "HeartbeatReply",
+    "JobFilter",
+    "Page",
+    "Progress",
+    "Reaped",
+    "Report",
+    "Store",
+    "database_url",
+    "store_from_url",
+]

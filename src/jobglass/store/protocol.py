@@ -1,0 +1,176 @@
+"""The one storage interface: domain verbs, no SQL. Every backend implements it and
+the contract suite in `tests/integration/test_store_contract.py` runs against each.
+
+Rules every backend keeps:
+- Every state change is a compare-and-set in SQL. Updates of a running job name
+  (id, state='running', lease); a report carrying an old lease changes nothing and
+  is returned as not applied, so a reaped or cancelled job is never completed by
+  the worker that lost it.
+- The `WHERE state IN (...)` of each update comes from `model.sources_of`.
+- Gauges (`queue_stats`) count active states only, through partial indexes, so
+  their cost does not grow with finished history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from jobglass.model import Attempt, Job, JobSpec, JobState, Outcome, QueueStats, WorkerInfo
+from jobglass.model.job import JSONValue
+
+
+@dataclass(slots=True)
+class Report:
+    """What a worker says about one attempt it ran.
+
+    `retry_at` set: the job goes back to `queued` with that `run_at` (a retry).
+    Otherwise the job ends by outcome: succeeded -> succeeded; failed/timeout ->
+    failed; cancelled -> cancelled; interrupted -> queued now, not counted
+    against retries. failed/timeout/lost spend one retry (`errors += 1`).
+    """
+
+    job_id: int
+    lease: str
+    outcome: Outcome
+    result: JSONValue = None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    retry_at: float | None = None
+    reason: str | None = None  # cancel reason
+
+
+@dataclass(slots=True)
+class Progress:
+    job_id: int
+    lease: str
+    done: float | None
+    total: float | None
+    message: str | None
+
+
+@dataclass(slots=True)
+class Reaped:
+    """One running job the reaper took back from a dead worker."""
+
+    job: Job  # as it is after the reap (queued for a retry, or failed)
+    attempt: Attempt  # the lost attempt, with its evidence
+    requeued: bool
+
+
+@dataclass(slots=True)
+class JobFilter:
+    states: Sequence[JobState] = ()
+    queue: str | None = None
+    task: str | None = None
+    request_id: str | None = None
+    created_after: float | None = None
+    created_before: float | None = None
+
+
+@dataclass(slots=True)
+class Page:
+    jobs: list[Job]
+    next_cursor: int | None  # pass as `before_id` to get the next (older) page
+
+
+@dataclass(slots=True)
+class HeartbeatReply:
+    cancel: list[int] = field(default_factory=list)  # running jobs whose cancel was asked
+    lost: list[int] = field(default_factory=list)  # jobs this worker no longer holds
+
+
+class Store(Protocol):
+    """Async domain verbs over one database."""
+
+    url: str
+
+    async def open(self) -> None:
+        """Connect, and bring the schema up to date when `migrate` is true (default)."""
+
+    async def close(self) -> None: ...
+
+    async def migrate(self) -> list[int]:
+        """Apply pending numbered migrations; return the versions applied."""
+
+    async def schema_version(self) -> int: ...
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` unless the database answers a trivial query."""
+
+    # -- producers -------------------------------------------------------------
+    async def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
+                           ) -> list[Job]:
+        """Store the jobs in one transaction; all or nothing.
+
+        A spec whose `unique_key` is held by an active job yields that job instead
+        of a new one. `depends_on` naming a missing job raises `UnknownParent` and
+        stores nothing. A job whose parents have not all succeeded starts
+        `blocked`; one with a failed or cancelled parent starts `cancelled`.
+        """
+
+    # -- workers ---------------------------------------------------------------
+    async def register_worker(self, worker: WorkerInfo) -> None: ...
+
+    async def claim(self, worker_id: str, queues: Sequence[str], limit: int, *,
+                    allow_shell: bool = False, now: float | None = None) -> list[Job]:
+        """Move up to `limit` ready jobs (queued, run_at <= now, queue not paused)
+        to running, highest priority first then oldest run_at, each with a fresh
+        lease and a new attempt row. Empty `queues` means every queue."""
+
+    async def heartbeat(self, worker_id: str, running: Sequence[Progress], *,
+                        now: float | None = None) -> HeartbeatReply:
+        """Record the worker alive and the progress of its running jobs."""
+
+    async def finish_many(self, reports: Sequence[Report], *, now: float | None = None
+                          ) -> list[bool]:
+        """Apply each report if its lease still holds; True where applied."""
+
+    async def stop_worker(self, worker_id: str, *, now: float | None = None) -> None: ...
+
+    # -- maintenance -----------------------------------------------------------
+    async def reap(self, lease_seconds: float, *, now: float | None = None) -> list[Reaped]:
+        """Workers silent for longer than `lease_seconds` are marked dead; their
+        running jobs end the attempt `lost` with evidence and are retried (after
+        backoff) or failed by their retry budget. Safe when two reapers race."""
+
+    async def try_lead(self, holder: str) -> bool:
+        """True while `holder` (a worker id) is the one maintenance leader.
+
+        PostgreSQL: a session advisory lock held on a dedicated connection; when
+        that process dies another takes over. SQLite: always True (one machine;
+        the reaper is safe when several run).
+        """
+
+    async def prune(self, older_than: float) -> int:
+        """Delete terminal jobs finished before `older_than`; return how many."""
+
+    # -- people ----------------------------------------------------------------
+    async def cancel(self, job_id: int, reason: str = "cancelled by request", *,
+                     now: float | None = None) -> Job:
+        """blocked/queued: cancelled at once (dependents too). running: cancel is
+        requested and the worker ends it. Terminal: `IllegalTransition`."""
+
+    async def retry(self, job_id: int, *, now: float | None = None) -> Job:
+        """failed/cancelled -> queued with a fresh retry budget."""
+
+    async def set_paused(self, queue: str, paused: bool) -> None: ...
+
+    # -- reading ---------------------------------------------------------------
+    async def get(self, job_id: int) -> Job: ...
+
+    async def attempts(self, job_id: int) -> list[Attempt]: ...
+
+    async def list_jobs(self, flt: JobFilter | None = None, *, limit: int = 50,
+                        before_id: int | None = None) -> Page:
+        """Newest first, keyset-paginated on id."""
+
+    async def queue_stats(self, *, now: float | None = None) -> list[QueueStats]: ...
+
+    async def workers(self) -> list[WorkerInfo]: ...
+
+    async def wait_for_jobs(self, timeout: float) -> None:
+        """Return when new work may be ready, or after `timeout` seconds."""
+

@@ -1,0 +1,91 @@
+-- The current schema, applied as one piece to an empty database.
+-- tests/integration/test_sqlite_schema.py checks it equals migrations/ applied in order.
+CREATE TABLE jobglass_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    task TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'python',
+    command TEXT,
+    args TEXT NOT NULL DEFAULT '[]',
+    kwargs TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    run_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    max_retries INTEGER NOT NULL,
+    backoff_base REAL NOT NULL,
+    backoff_cap REAL NOT NULL,
+    timeout REAL,
+    unique_key TEXT,
+    lease TEXT,
+    worker_id TEXT,
+    result TEXT,
+    error TEXT,
+    reason TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    pending_parents INTEGER NOT NULL DEFAULT 0,
+    progress_done REAL,
+    progress_total REAL,
+    progress_message TEXT,
+    traceparent TEXT,
+    tracestate TEXT,
+    request_id TEXT
+);
+CREATE INDEX jobglass_jobs_ready ON jobglass_jobs (queue, priority DESC, run_at, id)
+    WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_ready_any ON jobglass_jobs (priority DESC, run_at, id)
+    WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_oldest ON jobglass_jobs (queue, run_at) WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_active ON jobglass_jobs (queue, state)
+    WHERE state IN ('blocked', 'queued', 'running');
+CREATE INDEX jobglass_jobs_running ON jobglass_jobs (worker_id) WHERE state = 'running';
+CREATE UNIQUE INDEX jobglass_jobs_unique ON jobglass_jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('blocked', 'queued', 'running');
+CREATE INDEX jobglass_jobs_finished ON jobglass_jobs (finished_at)
+    WHERE state IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX jobglass_jobs_request ON jobglass_jobs (request_id) WHERE request_id IS NOT NULL;
+
+CREATE TABLE jobglass_deps (
+    parent_id INTEGER NOT NULL,
+    job_id INTEGER NOT NULL,
+    PRIMARY KEY (parent_id, job_id)
+) WITHOUT ROWID;
+CREATE INDEX jobglass_deps_child ON jobglass_deps (job_id);
+
+CREATE TABLE jobglass_attempts (
+    job_id INTEGER NOT NULL,
+    number INTEGER NOT NULL,
+    worker_id TEXT,
+    lease TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    outcome TEXT,
+    error_type TEXT,
+    error_message TEXT,
+    traceback TEXT,
+    evidence TEXT,
+    trace_id TEXT,
+    PRIMARY KEY (job_id, number)
+) WITHOUT ROWID;
+
+CREATE TABLE jobglass_workers (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    queues TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    last_heartbeat REAL NOT NULL,
+    state TEXT NOT NULL,
+    current_jobs TEXT NOT NULL DEFAULT '[]',
+    jobs_done INTEGER NOT NULL DEFAULT 0,
+    evidence TEXT
+);
+
+CREATE TABLE jobglass_queues (
+    name TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0
+);

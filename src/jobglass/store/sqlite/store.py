@@ -1,0 +1,495 @@
+"""The SQLite store: every verb of `Store` as one short transaction.
+
+Safe with several processes on one file: WAL, a busy timeout, BEGIN IMMEDIATE
+for every write, and compare-and-set on (id, state, lease) for every transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
+
+from jobglass.model import (
+    ConfigError,
+    Job,
+    JobSpec,
+    JobState,
+    QueueStats,
+    UniqueKeyConflict,
+    UnknownParent,
+    WorkerInfo,
+    check_transition,
+    sources_of,
+)
+from jobglass.model.job import Attempt
+from jobglass.store import wakeups
+from jobglass.store.codec import dumps
+from jobglass.store.protocol import (
+    HeartbeatReply,
+    JobFilter,
+    Page,
+    Progress,
+    Reaped,
+    Report,
+)
+from jobglass.store.rules import after_lost, lost_evidence, lost_message, spends_retry, target_state
+from jobglass.store.sqlite import reads
+from jobglass.store.sqlite.connection import SQLiteConnection
+from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
+from jobglass.store.sqlite.rows import job_from_row
+from jobglass.store.sqlite.schema import apply_schema, current_version
+
+_ACTIVE_SQL = "('blocked', 'queued', 'running')"
+
+
+def _in(states: Sequence[JobState]) -> str:
+    return "(" + ", ".join(f"'{s.value}'" for s in states) + ")"
+
+
+def _path_from_url(url: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigError(f"not a SQLite URL: {url!r}")
+    # sqlite:///relative.db -> "relative.db"; sqlite:////abs/path.db -> "/abs/path.db"
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if parts.netloc:
+        path = parts.netloc + "/" + path
+    if not path:
+        raise ConfigError(f"the SQLite URL {url!r} names no file")
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return path, options
+
+
+class SQLiteStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        path, options = _path_from_url(url)
+        self.path = path if path == ":memory:" else os.path.abspath(path)
+        self.poll_interval = float(options.get("poll", "0.02"))
+        synchronous = options.get("synchronous", "normal").upper()
+        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise ConfigError(f"synchronous must be off, normal, full or extra, not {synchronous}")
+        self._conn = SQLiteConnection(self.path, synchronous=synchronous)
+        self._auto_migrate = options.get("migrate", "true") != "false"
+        self._wakeup = asyncio.Event()
+        self._wakeup_loop: asyncio.AbstractEventLoop | None = None
+        self._data_version: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------
+    async def open(self) -> None:
+        await self._conn.open()
+        if self._auto_migrate:
+            await self.migrate()
+
+    async def close(self) -> None:
+        if self._wakeup_loop is not None:
+            wakeups.unsubscribe(self.path, self._wakeup_loop, self._wakeup)
+        await self._conn.close()
+
+    async def migrate(self) -> list[int]:
+        return await self._conn.run(lambda: apply_schema(self._conn))
+
+    async def schema_version(self) -> int:
+        return await self._conn.run(lambda: current_version(self._conn.db))
+
+    async def ping(self) -> None:
+        await self._conn.run(lambda: self._conn.db.execute("SELECT 1").fetchone())
+
+    # -- producers -------------------------------------------------------------
+    async def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
+                           ) -> list[Job]:
+        when = time.time() if now is None else now
+        jobs = await self._conn.run(lambda: self._enqueue(specs, when))
+        if any(job.state is JobState.QUEUED for job in jobs):
+            wakeups.wake(self.path)
+        return jobs
+
+    def _enqueue(self, specs: Sequence[JobSpec], now: float) -> list[Job]:
+        ids: list[int] = []
+        with self._conn.write() as db:
+            for spec in specs:
+                ids.append(self._insert(db, spec, now))
+            rows = reads.jobs_by_ids(db, ids)
+        return [rows[i] for i in ids]
+
+    def _insert(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> int:
+        if spec.unique_key is not None:
+            held = db.execute(
+                f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
+                (spec.unique_key,),
+            ).fetchone()
+            if held is not None:
+                return int(held["id"])
+        parents = sorted(set(spec.depends_on))
+        state, pending, reason = JobState.QUEUED, 0, None
+        if parents:
+            marks = ",".join("?" * len(parents))
+            found = {r["id"]: JobState(r["state"]) for r in db.execute(
+                f"SELECT id, state FROM jobglass_jobs WHERE id IN ({marks})", parents)}
+            missing = [p for p in parents if p not in found]
+            if missing:
+                raise UnknownParent(missing)
+            dead = [p for p in parents if found[p] in (JobState.FAILED, JobState.CANCELLED)]
+            pending = sum(1 for p in parents if found[p] is not JobState.SUCCEEDED)
+            if dead:
+                state, reason = JobState.CANCELLED, f"parent job {dead[0]} {found[dead[0]]}"
+            elif pending:
+                state = JobState.BLOCKED
+        cursor = db.execute(
+            "INSERT INTO jobglass_jobs (queue, task, kind, command, args, kwargs, state, priority,"
+            " run_at, created_at, max_retries, backoff_base, backoff_cap, timeout, unique_key,"
+            " pending_parents, reason, finished_at, traceparent, tracestate, request_id)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (spec.queue, spec.task, spec.kind.value, spec.command, dumps(spec.args),
+             dumps(spec.kwargs), state.value, spec.priority,
+             spec.run_at if spec.run_at is not None else now, now, spec.max_retries,
+             spec.backoff_base, spec.backoff_cap, spec.timeout, spec.unique_key, pending,
+             reason, now if state is JobState.CANCELLED else None,
+             spec.traceparent, spec.tracestate, spec.request_id),
+        )
+        job_id = int(cursor.lastrowid or 0)
+        if parents:
+            db.executemany("INSERT INTO jobglass_deps (parent_id, job_id) VALUES (?, ?)",
+                           [(p, job_id) for p in parents])
+        return job_id
+
+    # -- workers ---------------------------------------------------------------
+    async def register_worker(self, worker: WorkerInfo) -> None:
+        def _register() -> None:
+            with self._conn.write() as db:
+                db.execute(
+                    "INSERT OR REPLACE INTO jobglass_workers (id, host, pid, queues, started_at,"
+                    " last_heartbeat, state, current_jobs, jobs_done) VALUES (?,?,?,?,?,?,?,?,?)",
+                    (worker.id, worker.host, worker.pid, dumps(worker.queues), worker.started_at,
+                     worker.last_heartbeat, "running", dumps(worker.current_jobs), 0),
+                )
+
+        await self._conn.run(_register)
+
+    async def claim(self, worker_id: str, queues: Sequence[str], limit: int, *,
+                    allow_shell: bool = False, now: float | None = None) -> list[Job]:
+        if limit <= 0:
+            return []
+        when = time.time() if now is None else now
+        return await self._conn.run(
+            lambda: self._claim(worker_id, list(queues), limit, allow_shell, when))
+
+    def _claim(self, worker_id: str, queues: list[str], limit: int, allow_shell: bool,
+               now: float) -> list[Job]:
+        lease = secrets.token_hex(8)
+        queue_filter = f"AND queue IN ({','.join('?' * len(queues))})" if queues else ""
+        shell_filter = "" if allow_shell else "AND kind = 'python'"
+        sql = (
+            "UPDATE jobglass_jobs SET state = 'running', attempt = attempt + 1, lease = ?,"
+            " worker_id = ?, started_at = ?, cancel_requested = 0, progress_done = NULL,"
+            " progress_total = NULL, progress_message = NULL"
+            " WHERE id IN (SELECT id FROM jobglass_jobs WHERE state = 'queued' AND run_at <= ?"
+            f" {queue_filter} {shell_filter}"
+            " AND queue NOT IN (SELECT name FROM jobglass_queues WHERE paused = 1)"
+            " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
+            " RETURNING *"
+        )
+        with self._conn.write() as db:
+            rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
+            if rows:
+                db.executemany(
+                    "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    [(r["id"], r["attempt"], worker_id, lease, now) for r in rows],
+                )
+        jobs = [job_from_row(r) for r in rows]
+        jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+        return jobs
+
+    async def heartbeat(self, worker_id: str, running: Sequence[Progress], *,
+                        now: float | None = None) -> HeartbeatReply:
+        when = time.time() if now is None else now
+        return await self._conn.run(lambda: self._heartbeat(worker_id, running, when))
+
+    def _heartbeat(self, worker_id: str, running: Sequence[Progress], now: float
+                   ) -> HeartbeatReply:
+        with self._conn.write() as db:
+            db.execute(
+                "UPDATE jobglass_workers SET last_heartbeat = ?, current_jobs = ?,"
+                " state = 'running' WHERE id = ?",
+                (now, dumps([p.job_id for p in running]), worker_id),
+            )
+            db.executemany(
+                "UPDATE jobglass_jobs SET progress_done = ?, progress_total = ?,"
+                " progress_message = ? WHERE id = ? AND state = 'running' AND lease = ?",
+                [(p.done, p.total, p.message, p.job_id, p.lease) for p in running
+                 if p.done is not None or p.message is not None],
+            )
+            held = {r["id"]: (r["lease"], r["cancel_requested"]) for r in db.execute(
+                "SELECT id, lease, cancel_requested FROM jobglass_jobs"
+                " WHERE state = 'running' AND worker_id = ?", (worker_id,))}
+        reply = HeartbeatReply()
+        for p in running:
+            lease, cancel = held.get(p.job_id, (None, 0))
+            if lease != p.lease:
+                reply.lost.append(p.job_id)
+            elif cancel:
+                reply.cancel.append(p.job_id)
+        return reply
+
+    async def finish_many(self, reports: Sequence[Report], *, now: float | None = None
+                          ) -> list[bool]:
+        if not reports:
+            return []
+        when = time.time() if now is None else now
+        applied, requeued = await self._conn.run(lambda: self._finish(reports, when))
+        if requeued:
+            wakeups.wake(self.path)
+        return applied
+
+    def _finish(self, reports: Sequence[Report], now: float) -> tuple[list[bool], bool]:
+        applied: list[bool] = []
+        requeued = False
+        with self._conn.write() as db:
+            for report in reports:
+                ok = self._finish_one(db, report, now)
+                applied.append(ok)
+                requeued = requeued or (ok and target_state(report) is not JobState.SUCCEEDED)
+        return applied, requeued
+
+    def _finish_one(self, db: sqlite3.Connection, report: Report, now: float) -> bool:
+        target = target_state(report)
+        spent = 1 if spends_retry(report.outcome) else 0
+        if target is JobState.SUCCEEDED:
+            sql = ("UPDATE jobglass_jobs SET state = 'succeeded', finished_at = ?, result = ?,"
+                   " lease = NULL WHERE id = ? AND state = 'running' AND lease = ?")
+            params: tuple[object, ...] = (now, dumps(report.result), report.job_id, report.lease)
+        elif target is JobState.QUEUED:
+            run_at = report.retry_at if report.retry_at is not None else now
+            sql = ("UPDATE jobglass_jobs SET state = 'queued', run_at = ?, errors = errors + ?,"
+                   " error = COALESCE(?, error), lease = NULL"
+                   " WHERE id = ? AND state = 'running' AND lease = ?")
+            params = (run_at, spent, report.error_message, report.job_id, report.lease)
+        else:
+            sql = ("UPDATE jobglass_jobs SET state = ?, finished_at = ?, errors = errors + ?,"
+                   " error = COALESCE(?, error), reason = ?, lease = NULL"
+                   " WHERE id = ? AND state = 'running' AND lease = ?")
+            params = (target.value, now, spent, report.error_message, report.reason,
+                      report.job_id, report.lease)
+        if db.execute(sql, params).rowcount != 1:
+            return False
+        db.execute(
+            "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
+            " error_message = ?, traceback = ? WHERE job_id = ? AND lease = ?",
+            (now, report.outcome.value, report.error_type, report.error_message,
+             report.traceback, report.job_id, report.lease),
+        )
+        db.execute("UPDATE jobglass_workers SET jobs_done = jobs_done + 1 WHERE id ="
+                   " (SELECT worker_id FROM jobglass_attempts WHERE job_id = ? AND lease = ?)",
+                   (report.job_id, report.lease))
+        if target is JobState.SUCCEEDED:
+            release_dependents(db, report.job_id, now)
+        elif target in (JobState.FAILED, JobState.CANCELLED):
+            cancel_dependents(db, report.job_id, f"parent job {report.job_id} {target}", now)
+        return True
+
+    async def stop_worker(self, worker_id: str, *, now: float | None = None) -> None:
+        when = time.time() if now is None else now
+
+        def _stop() -> None:
+            with self._conn.write() as db:
+                db.execute("UPDATE jobglass_workers SET state = 'stopped', last_heartbeat = ?,"
+                           " current_jobs = '[]' WHERE id = ?", (when, worker_id))
+
+        await self._conn.run(_stop)
+
+    # -- maintenance -----------------------------------------------------------
+    async def reap(self, lease_seconds: float, *, now: float | None = None) -> list[Reaped]:
+        when = time.time() if now is None else now
+        reaped = await self._conn.run(lambda: self._reap(lease_seconds, when))
+        if any(r.requeued for r in reaped):
+            wakeups.wake(self.path)
+        return reaped
+
+    def _reap(self, lease_seconds: float, now: float) -> list[Reaped]:
+        cutoff = now - lease_seconds
+        out: list[Reaped] = []
+        with self._conn.write() as db:
+            db.execute(
+                "UPDATE jobglass_workers SET state = 'dead', evidence = json_object("
+                "'last_heartbeat_age_s', round(? - last_heartbeat, 3), 'lease_s', ?,"
+                " 'marked_dead_at', ?, 'held_jobs', json(current_jobs))"
+                " WHERE state = 'running' AND last_heartbeat < ?",
+                (now, lease_seconds, now, cutoff),
+            )
+            stale = db.execute(
+                "SELECT j.id, j.lease, j.attempt, j.errors, j.max_retries, j.backoff_base,"
+                " j.backoff_cap, j.worker_id, w.host, w.pid, w.last_heartbeat, w.state AS wstate"
+                " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
+                " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
+                " OR (w.id IS NULL AND j.started_at < ?))",
+                (cutoff,),
+            ).fetchall()
+            for row in stale:
+                reaped = self._reap_one(db, row, lease_seconds, now)
+                if reaped is not None:
+                    out.append(reaped)
+        return out
+
+    def _reap_one(self, db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
+                  now: float) -> Reaped | None:
+        errors = row["errors"] + 1
+        state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
+                                   row["backoff_cap"], now)
+        evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
+                                 last_heartbeat=row["last_heartbeat"],
+                                 worker_state=row["wstate"], lease_seconds=lease_seconds, now=now)
+        message = lost_message(evidence)
+        changed = db.execute(
+            "UPDATE jobglass_jobs SET state = ?, errors = ?, lease = NULL, error = ?,"
+            " run_at = COALESCE(?, run_at), finished_at = CASE WHEN ? = 'failed' THEN ? END"
+            " WHERE id = ? AND state = 'running' AND lease = ?",
+            (state.value, errors, message, run_at, state.value, now, row["id"], row["lease"]),
+        ).rowcount
+        if changed != 1:
+            return None
+        db.execute(
+            "UPDATE jobglass_attempts SET ended_at = ?, outcome = 'lost',"
+            " error_type = 'WorkerLost', error_message = ?, evidence = ?"
+            " WHERE job_id = ? AND lease = ?",
+            (now, message, dumps(evidence), row["id"], row["lease"]),
+        )
+        if state is JobState.FAILED:
+            cancel_dependents(db, row["id"], f"parent job {row['id']} failed", now)
+        job = reads.jobs_by_ids(db, [row["id"]])[row["id"]]
+        attempt = reads.attempts(db, row["id"])[-1]
+        return Reaped(job=job, attempt=attempt, requeued=state is JobState.QUEUED)
+
+    async def try_lead(self, holder: str) -> bool:
+        return True
+
+    async def prune(self, older_than: float) -> int:
+        def _prune() -> int:
+            with self._conn.write() as db:
+                ids = [r["id"] for r in db.execute(
+                    "SELECT id FROM jobglass_jobs WHERE state IN ('succeeded','failed','cancelled')"
+                    " AND finished_at < ?", (older_than,))]
+                for start in range(0, len(ids), 500):
+                    chunk = ids[start:start + 500]
+                    marks = ",".join("?" * len(chunk))
+                    db.execute(f"DELETE FROM jobglass_attempts WHERE job_id IN ({marks})", chunk)
+                    db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})", chunk)
+                    db.execute(f"DELETE FROM jobglass_jobs WHERE id IN ({marks})", chunk)
+                return len(ids)
+
+        return await self._conn.run(_prune)
+
+    # -- people ----------------------------------------------------------------
+    async def cancel(self, job_id: int, reason: str = "cancelled by request", *,
+                     now: float | None = None) -> Job:
+        when = time.time() if now is None else now
+        return await self._conn.run(lambda: self._cancel(job_id, reason, when))
+
+    def _cancel(self, job_id: int, reason: str, now: float) -> Job:
+        with self._conn.write() as db:
+            job = reads.get_job(db, job_id)
+            if job.state is JobState.RUNNING:
+                db.execute("UPDATE jobglass_jobs SET cancel_requested = 1, reason = ?"
+                           " WHERE id = ? AND state = 'running'", (reason, job_id))
+            else:
+                check_transition(job.state, JobState.CANCELLED)
+                changed = db.execute(
+                    "UPDATE jobglass_jobs SET state = 'cancelled', reason = ?, finished_at = ?"
+                    f" WHERE id = ? AND state IN {_in(sources_of(JobState.CANCELLED))}",
+                    (reason, now, job_id)).rowcount
+                if changed == 1:
+                    cancel_dependents(db, job_id, f"parent job {job_id} cancelled", now)
+            return reads.get_job(db, job_id)
+
+    async def retry(self, job_id: int, *, now: float | None = None) -> Job:
+        when = time.time() if now is None else now
+        job = await self._conn.run(lambda: self._retry(job_id, when))
+        wakeups.wake(self.path)
+        return job
+
+    def _retry(self, job_id: int, now: float) -> Job:
+        with self._conn.write() as db:
+            job = reads.get_job(db, job_id)
+            if job.state is JobState.RUNNING:
+                check_transition(JobState.SUCCEEDED, JobState.QUEUED)  # always raises
+            check_transition(job.state, JobState.QUEUED)
+            try:
+                db.execute(
+                    "UPDATE jobglass_jobs SET state = 'queued', run_at = ?, errors = 0,"
+                    " finished_at = NULL, reason = NULL, cancel_requested = 0"
+                    " WHERE id = ? AND state IN ('failed', 'cancelled')", (now, job_id))
+            except sqlite3.IntegrityError as exc:
+                holder = db.execute(
+                    f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
+                    (job.unique_key,)).fetchone()
+                raise UniqueKeyConflict(job.unique_key or "", holder["id"] if holder else 0
+                                        ) from exc
+            return reads.get_job(db, job_id)
+
+    async def set_paused(self, queue: str, paused: bool) -> None:
+        def _set() -> None:
+            with self._conn.write() as db:
+                db.execute("INSERT INTO jobglass_queues (name, paused) VALUES (?, ?)"
+                           " ON CONFLICT (name) DO UPDATE SET paused = excluded.paused",
+                           (queue, int(paused)))
+
+        await self._conn.run(_set)
+        if not paused:
+            wakeups.wake(self.path)
+
+    # -- reading ---------------------------------------------------------------
+    async def get(self, job_id: int) -> Job:
+        return await self._conn.run(lambda: reads.get_job(self._conn.db, job_id))
+
+    async def attempts(self, job_id: int) -> list[Attempt]:
+        def _attempts() -> list[Attempt]:
+            found = reads.attempts(self._conn.db, job_id)
+            if not found:
+                reads.get_job(self._conn.db, job_id)  # raises JobNotFound when missing
+            return found
+
+        return await self._conn.run(_attempts)
+
+    async def list_jobs(self, flt: JobFilter | None = None, *, limit: int = 50,
+                        before_id: int | None = None) -> Page:
+        return await self._conn.run(
+            lambda: reads.list_jobs(self._conn.db, flt or JobFilter(), limit, before_id))
+
+    async def queue_stats(self, *, now: float | None = None) -> list[QueueStats]:
+        when = time.time() if now is None else now
+        return await self._conn.run(lambda: reads.queue_stats(self._conn.db, when))
+
+    async def workers(self) -> list[WorkerInfo]:
+        return await self._conn.run(lambda: reads.workers(self._conn.db))
+
+    async def wait_for_jobs(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        if self._wakeup_loop is not loop:
+            if self._wakeup_loop is not None:
+                wakeups.unsubscribe(self.path, self._wakeup_loop, self._wakeup)
+            self._wakeup = asyncio.Event()
+            self._wakeup_loop = loop
+            wakeups.subscribe(self.path, loop, self._wakeup)
+        deadline = loop.time() + timeout
+        while True:
+            if self._wakeup.is_set():
+                self._wakeup.clear()
+                return
+            version = await self._conn.run(
+                lambda: int(self._conn.db.execute("PRAGMA data_version").fetchone()[0]))
+            if self._data_version is not None and version != self._data_version:
+                self._data_version = version
+                return
+            self._data_version = version
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), min(left, self.poll_interval))
+
