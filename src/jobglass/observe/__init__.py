@@ -1,1 +1,5 @@
-"""observe layer."""
+"""Observability: events, observers, and (later) logs, metrics, traces."""
+
+from jobglass.observe.observer import FanOut, Observer, Recorder
+
+__all__ = ["FanOut", "Observer", "Recorder"]

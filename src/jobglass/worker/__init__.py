@@ -1,1 +1,5 @@
-"""worker layer."""
+"""Workers: claim, execute, record; heartbeat and reaper; process supervision."""
+
+from jobglass.worker.worker import EXIT_RECYCLE, Worker, WorkerSettings
+
+__all__ = ["EXIT_RECYCLE", "Worker", "WorkerSettings"]

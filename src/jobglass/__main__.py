@@ -1,0 +1,3 @@
+from jobglass.cli.main import main
+
+main()

@@ -1,0 +1,143 @@
+"""The user-facing `App`: a task registry bound to one database."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, overload
+
+from jobglass.app.handle import JobHandle
+from jobglass.app.options import EnqueueOptions, TaskOptions, build_spec
+from jobglass.app.portal import Portal
+from jobglass.app.task import Task
+from jobglass.model import JobSpec, UnknownTask
+from jobglass.model.job import JobKind
+from jobglass.observe.observer import FanOut
+from jobglass.store import Store, database_url, store_from_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SHELL_TASK = "shell"
+
+
+class App:
+    """`app = jobglass.App("sqlite:///jobglass.db")`; then `@app.task` your functions."""
+
+    def __init__(self, database_url_: str | None = None, *, name: str = "jobglass") -> None:
+        self.database_url = database_url(database_url_)
+        self.name = name
+        self.tasks: dict[str, Task[Any, Any]] = {}
+        self.portal = Portal()
+        self.observer = FanOut()  # add your own: app.observer.add(MyObserver())
+        self._stores: dict[asyncio.AbstractEventLoop, Store] = {}
+        self._stores_lock = threading.Lock()
+
+    # -- tasks -----------------------------------------------------------------
+    @overload
+    def task(self, fn: F, /) -> Task[Any, Any]: ...
+
+    @overload
+    def task(self, fn: None = None, /, *, name: str | None = None, queue: str = "default",
+             retries: int = 3, backoff: float = 1.0, backoff_cap: float = 300.0,
+             timeout: float | None = None, priority: int = 0,
+             retry_on: tuple[type[BaseException], ...] = (),
+             dont_retry_on: tuple[type[BaseException], ...] = ()
+             ) -> Callable[[F], Task[Any, Any]]: ...
+
+    def task(self, fn: F | None = None, /, *, name: str | None = None, queue: str = "default",
+             retries: int = 3, backoff: float = 1.0, backoff_cap: float = 300.0,
+             timeout: float | None = None, priority: int = 0,
+             retry_on: tuple[type[BaseException], ...] = (),
+             dont_retry_on: tuple[type[BaseException], ...] = ()
+             ) -> Task[Any, Any] | Callable[[F], Task[Any, Any]]:
+        options = TaskOptions(queue=queue, retries=retries, backoff=backoff,
+                              backoff_cap=backoff_cap, timeout=timeout, priority=priority,
+                              retry_on=tuple(retry_on), dont_retry_on=tuple(dont_retry_on))
+
+        def register(func: F) -> Task[Any, Any]:
+            task_name = name or f"{func.__module__}.{func.__qualname__}"
+            if task_name == SHELL_TASK:
+                raise ValueError(f"{SHELL_TASK!r} is reserved for shell jobs")
+            if task_name in self.tasks:
+                raise ValueError(f"a task named {task_name!r} is already registered")
+            task: Task[Any, Any] = Task(self, func, task_name, options)
+            self.tasks[task_name] = task
+            return task
+
+        return register(fn) if fn is not None else register
+
+    # -- the store, one per event loop -------------------------------------------
+    async def astore(self) -> Store:
+        """The store bound to the running event loop, opened on first use."""
+        loop = asyncio.get_running_loop()
+        with self._stores_lock:
+            store = self._stores.get(loop)
+        if store is None:
+            store = store_from_url(self.database_url)
+            await store.open()
+            with self._stores_lock:
+                self._stores[loop] = store
+        return store
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        with self._stores_lock:
+            store = self._stores.pop(loop, None)
+        if store is not None:
+            await store.close()
+
+    def close(self) -> None:
+        if self.portal.loop is not None:
+            self.portal.call(self.aclose())
+
+    # -- enqueue -----------------------------------------------------------------
+    async def aenqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
+        store = await self.astore()
+        jobs = await store.enqueue_many(list(specs))
+        return [JobHandle(self, job) for job in jobs]
+
+    def enqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
+        return self.portal.call(self.aenqueue_specs(specs))
+
+    def spec_for(self, task: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
+                 options: EnqueueOptions | None = None) -> JobSpec:
+        """A spec by task name. Registered tasks lend their settings; producers that do
+        not import the code may name any task (the worker must know it)."""
+        registered = self.tasks.get(task)
+        task_options = registered.options if registered else TaskOptions()
+        return build_spec(task, tuple(args), dict(kwargs or {}), task_options,
+                          options or EnqueueOptions())
+
+    async def aenqueue(self, task: str, *args: Any, options: EnqueueOptions | None = None,
+                       **kwargs: Any) -> JobHandle:
+        return (await self.aenqueue_specs([self.spec_for(task, args, kwargs, options)]))[0]
+
+    def enqueue(self, task: str, *args: Any, options: EnqueueOptions | None = None,
+                **kwargs: Any) -> JobHandle:
+        return self.portal.call(self.aenqueue(task, *args, options=options, **kwargs))
+
+    def shell_spec(self, command: str, options: EnqueueOptions | None = None,
+                   timeout: float | None = None, retries: int = 0) -> JobSpec:
+        if not command.strip():
+            raise ValueError("the shell command is empty")
+        task_options = TaskOptions(queue="default", retries=retries, timeout=timeout)
+        return build_spec(SHELL_TASK, (), {}, task_options, options or EnqueueOptions(),
+                          kind=JobKind.SHELL, command=command)
+
+    async def asubmit(self, command: str, *, options: EnqueueOptions | None = None,
+                      timeout: float | None = None, retries: int = 0) -> JobHandle:
+        """A shell job; only workers started with --allow-shell run it."""
+        spec = self.shell_spec(command, options, timeout, retries)
+        return (await self.aenqueue_specs([spec]))[0]
+
+    def submit(self, command: str, *, options: EnqueueOptions | None = None,
+               timeout: float | None = None, retries: int = 0) -> JobHandle:
+        return self.portal.call(self.asubmit(command, options=options, timeout=timeout,
+                                             retries=retries))
+
+    def get_task(self, name: str) -> Task[Any, Any]:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            raise UnknownTask(name) from None

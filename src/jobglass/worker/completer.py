@@ -1,0 +1,64 @@
+"""Write attempt reports to the store in batches.
+
+No linger timer: the first report after a quiet spell is written at once, and
+reports that arrive while a write is in flight go together in the next one, so
+batches grow exactly as fast as the store is slow. A failed write keeps its
+reports and tries again; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from jobglass.model import StoreUnavailable
+from jobglass.store import Report, Store
+from jobglass.worker.execute import Running
+
+log = logging.getLogger("jobglass.worker")
+
+
+class Completer:
+    def __init__(self, store: Store, on_result: Callable[[Running, Report, bool], None],
+                 max_batch: int = 500) -> None:
+        self.store = store
+        self.on_result = on_result
+        self.max_batch = max_batch
+        self._pending: list[tuple[Running, Report]] = []
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+
+    def add(self, run: Running, report: Report) -> None:
+        self._pending.append((run, report))
+        self._idle.clear()
+        self._ready.set()
+
+    async def run(self) -> None:
+        backoff = 0.05
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                try:
+                    applied = await self.store.finish_many([r for _, r in batch])
+                except (StoreUnavailable, OSError) as exc:
+                    log.warning("could not record %d results, retrying in %.2fs: %s",
+                                len(batch), backoff, exc)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
+                    continue
+                backoff = 0.05
+                del self._pending[: len(batch)]
+                for (run, report), ok in zip(batch, applied, strict=True):
+                    self.on_result(run, report, ok)
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until every report so far is written."""
+        if self._pending:
+            self._ready.set()
+            await self._idle.wait()

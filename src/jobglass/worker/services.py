@@ -1,0 +1,87 @@
+"""The worker's long-running services: heartbeat and reaper. Each is one loop that
+logs and survives store errors, and stops when its task is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from jobglass.observe import events as ev
+from jobglass.store import Progress, Store
+
+if TYPE_CHECKING:
+    from jobglass.worker.worker import Worker
+
+log = logging.getLogger("jobglass.worker")
+
+
+class Heartbeat:
+    """Tells the store the worker lives, saves progress, and hears of cancels and of
+    jobs the worker no longer holds (reaped while it was frozen, say)."""
+
+    def __init__(self, worker: Worker, store: Store) -> None:
+        self.worker = worker
+        self.store = store
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.worker.settings.heartbeat)
+            await self.beat()
+
+    async def beat(self) -> None:
+        runs = self.worker.progress_snapshot()
+        progress = [Progress(r.job.id, r.job.lease or "", r.ctx.latest_progress.done,
+                             r.ctx.latest_progress.total, r.ctx.latest_progress.message)
+                    for r in runs]
+        try:
+            reply = await self.store.heartbeat(self.worker.id, progress)
+        except Exception as exc:
+            log.warning("heartbeat of worker %s failed: %s", self.worker.id, exc)
+            return
+        self.worker.emit(ev.WorkerHeartbeat(self.worker.id, len(runs)))
+        for run in runs:
+            if run.ctx.latest_progress.done is not None:
+                p = run.ctx.latest_progress
+                self.worker.emit(ev.JobProgress(run.job, p.done, p.total, p.message))
+        for job_id in reply.cancel:
+            target = self.worker.running.get(job_id)
+            if target is not None:
+                log.info("job %s: cancel requested, stopping it", job_id)
+                target.stop("cancelled")
+        for job_id in reply.lost:
+            target = self.worker.running.get(job_id)
+            if target is not None:
+                log.warning("job %s is no longer held by worker %s; abandoning it", job_id,
+                            self.worker.id)
+                target.stop("lost")
+
+
+class Reaper:
+    """Runs on the maintenance leader: takes running jobs back from dead workers."""
+
+    def __init__(self, worker: Worker, store: Store) -> None:
+        self.worker = worker
+        self.store = store
+
+    @property
+    def interval(self) -> float:
+        return min(max(self.worker.settings.lease / 4, 0.1), 10.0)
+
+    async def run(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self.interval)
+
+    async def sweep(self) -> None:
+        try:
+            if not await self.store.try_lead(self.worker.id):
+                return
+            reaped = await self.store.reap(self.worker.settings.lease)
+        except Exception as exc:
+            log.warning("reaper of worker %s failed: %s", self.worker.id, exc)
+            return
+        for item in reaped:
+            log.warning("job %s reaped (%s): %s", item.job.id,
+                        "requeued" if item.requeued else "failed", item.attempt.error_message)
+            self.worker.emit(ev.JobReaped(item.job, item.attempt, item.requeued))

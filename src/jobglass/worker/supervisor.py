@@ -1,0 +1,63 @@
+"""`--processes P`: run P worker processes and replace any that dies.
+
+The children are the same `jobglass worker` command with `--processes 1`. The
+first SIGTERM/SIGINT is passed on (graceful stop); a second is passed on too, so
+children skip their drain; the supervisor exits when all children have.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+log = logging.getLogger("jobglass.supervisor")
+
+
+class Supervisor:
+    def __init__(self, child_args: Sequence[str], processes: int, *,
+                 restart_delay: float = 0.5) -> None:
+        self.child_args = list(child_args)
+        self.processes = processes
+        self.restart_delay = restart_delay
+        self.children: list[subprocess.Popen[bytes]] = []
+        self.stopping = 0
+        self.replaced = 0
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        cmd = [sys.executable, "-m", "jobglass", *self.child_args]
+        child = subprocess.Popen(cmd)
+        log.info("started worker process %s", child.pid)
+        return child
+
+    def _signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.stopping += 1
+        for child in self.children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM if self.stopping == 1 else signal.SIGINT)
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGINT, self._signal)
+        self.children = [self._spawn() for _ in range(self.processes)]
+        while True:
+            alive = False
+            for index, child in enumerate(self.children):
+                code = child.poll()
+                if code is None:
+                    alive = True
+                    continue
+                if self.stopping:
+                    continue
+                log.warning("worker process %s exited with %s; replacing it", child.pid, code)
+                time.sleep(self.restart_delay)  # a crash loop must not spin the CPU
+                self.children[index] = self._spawn()
+                self.replaced += 1
+                alive = True
+            if self.stopping and not alive:
+                return 0
+            time.sleep(0.1)

@@ -1,0 +1,234 @@
+"""The worker: claim → start → run → record → emit, plus its heartbeat and reaper.
+
+Shutdown (`request_stop`): stop claiming, let in-flight jobs finish for up to
+`shutdown_timeout`, then put the rest back as `interrupted` (no retry spent) and
+return. A second request skips the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from jobglass.app import App, Context
+from jobglass.model import Job, JobState, Outcome, WorkerInfo
+from jobglass.observe import events as ev
+from jobglass.observe.observer import Observer
+from jobglass.store import Report, Store
+from jobglass.store.rules import target_state
+from jobglass.worker.completer import Completer
+from jobglass.worker.execute import Executor, Running
+from jobglass.worker.services import Heartbeat, Reaper
+from jobglass.worker.threads import SyncPool
+
+log = logging.getLogger("jobglass.worker")
+
+EXIT_RECYCLE = 75  # a hung sync task: ask the supervisor for a fresh process
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    queues: tuple[str, ...] = ()  # empty: every queue
+    concurrency: int = 10
+    allow_shell: bool = False
+    heartbeat: float = 1.0  # seconds between heartbeats
+    lease: float = 30.0  # a worker silent this long is dead and its jobs are reaped
+    shutdown_timeout: float = 30.0
+    grace: float = 5.0  # a sync task's time to honour cancellation before its thread is dropped
+    poll: float = 0.5  # longest idle wait between claims (wake-ups usually come sooner)
+    reap: bool = True
+    recycle_on_hung: bool = False  # exit EXIT_RECYCLE when a sync task had to be abandoned
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if self.lease <= self.heartbeat:
+            raise ValueError("the lease must be longer than the heartbeat interval")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, app: App, settings: WorkerSettings | None = None, *,
+                 observer: Observer | None = None, worker_id: str | None = None) -> None:
+        self.app = app
+        self.settings = settings or WorkerSettings()
+        self.observer = observer or app.observer
+        self.id = worker_id or new_worker_id()
+        self.running: dict[int, Running] = {}
+        self.exit_code = 0
+        self.stale_reports = 0
+        self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._slot_free = asyncio.Event()
+        self._pool = SyncPool(self.settings.concurrency)
+        self._executor = Executor(app, self._pool, grace=self.settings.grace,
+                                  on_hung=self._on_hung)
+        self._store: Store | None = None
+
+    # -- control -----------------------------------------------------------------
+    def request_stop(self, exit_code: int = 0) -> None:
+        """First call: graceful stop. Second call: stop now."""
+        if self._stopping.is_set():
+            self._hurry.set()
+            return
+        self.exit_code = exit_code
+        self._stopping.set()
+        self._slot_free.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def _on_hung(self, job: Job) -> None:
+        if self.settings.recycle_on_hung:
+            log.error("worker %s will be replaced: job %s left a hung thread", self.id, job.id)
+            self.request_stop(EXIT_RECYCLE)
+
+    def emit(self, event: ev.Event) -> None:
+        self.observer.handle(event)
+
+    # -- the run -----------------------------------------------------------------
+    async def run(self) -> int:
+        store = self._store = await self.app.astore()
+        s = self.settings
+        now = time.time()
+        await store.register_worker(WorkerInfo(
+            id=self.id, host=socket.gethostname(), pid=os.getpid(), queues=list(s.queues),
+            started_at=now, last_heartbeat=now, state="running"))
+        self.emit(ev.WorkerStarted(self.id, list(s.queues), s.concurrency))
+        log.info("worker %s started: queues=%s concurrency=%d", self.id,
+                 ",".join(s.queues) or "*", s.concurrency)
+        completer = Completer(store, self._recorded)
+        services = [asyncio.create_task(completer.run(), name="completer"),
+                    asyncio.create_task(Heartbeat(self, store).run(), name="heartbeat")]
+        if s.reap:
+            services.append(asyncio.create_task(Reaper(self, store).run(), name="reaper"))
+        self._completer = completer
+        try:
+            await self._claim_loop(store)
+            await self._drain()
+            await completer.drain()
+        finally:
+            for service in services:
+                service.cancel()
+            await asyncio.gather(*services, return_exceptions=True)
+            try:
+                await store.stop_worker(self.id)
+            except Exception as exc:
+                log.warning("could not mark worker %s stopped: %s", self.id, exc)
+            self._pool.shutdown()
+            self.emit(ev.WorkerStopped(self.id, "recycle" if self.exit_code else "shutdown"))
+            log.info("worker %s stopped", self.id)
+        return self.exit_code
+
+    async def _claim_loop(self, store: Store) -> None:
+        s = self.settings
+        backoff = 0.05
+        while not self.stopping:
+            free = s.concurrency - len(self.running)
+            if free <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                await asyncio.sleep(0)  # let sibling jobs that finish together free their slots
+                continue
+            try:
+                jobs = await store.claim(self.id, s.queues, free, allow_shell=s.allow_shell)
+            except Exception as exc:
+                log.warning("claim failed, retrying in %.2fs: %s", backoff, exc)
+                await self._wait_or_stop(asyncio.sleep(backoff))
+                backoff = min(backoff * 2, 5.0)
+                continue
+            backoff = 0.05
+            for job in jobs:
+                self._start(job)
+            if len(jobs) < free:
+                await self._wait_or_stop(store.wait_for_jobs(s.poll))
+
+    async def _wait_or_stop(self, waiting: object) -> None:
+        waiter = asyncio.ensure_future(waiting)  # type: ignore[call-overload]
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for pending in (waiter, stopper):
+            if not pending.done():
+                pending.cancel()
+        await asyncio.gather(waiter, stopper, return_exceptions=True)
+
+    def _start(self, job: Job) -> None:
+        run = Running(job=job, ctx=Context(job, self.id))
+        self.running[job.id] = run
+        self.emit(ev.JobClaimed(job, self.id))
+        run.task = asyncio.create_task(self._run_one(run), name=f"job-{job.id}")
+
+    async def _run_one(self, run: Running) -> Report | None:
+        self.emit(ev.JobStarted(run.job, self.id))
+        try:
+            report = await self._executor.execute(run)
+        finally:
+            self.running.pop(run.job.id, None)
+            self._slot_free.set()
+        if report is not None:
+            self._completer.add(run, report)
+        return report
+
+    async def _drain(self) -> None:
+        """In-flight jobs get `shutdown_timeout` to finish; the rest are interrupted."""
+        tasks = [r.task for r in self.running.values() if r.task is not None]
+        if tasks:
+            log.info("worker %s waiting up to %.1fs for %d running jobs", self.id,
+                     self.settings.shutdown_timeout, len(tasks))
+            hurry = asyncio.ensure_future(self._hurry.wait())
+            everything = asyncio.ensure_future(asyncio.wait(tasks))
+            await asyncio.wait({hurry, everything}, timeout=self.settings.shutdown_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+            hurry.cancel()
+            everything.cancel()
+        left = list(self.running.values())
+        for run in left:
+            run.stop("interrupted")
+        await asyncio.gather(*(r.task for r in left if r.task is not None),
+                             return_exceptions=True)
+
+    # -- after the store answered ---------------------------------------------------
+    def _recorded(self, run: Running, report: Report, applied: bool) -> None:
+        job = run.job
+        duration = time.time() - run.started
+        if not applied:
+            self.stale_reports += 1
+            log.warning("stale report ignored: job %s attempt %s (%s) is no longer held by %s",
+                        job.id, job.attempt, report.outcome, self.id)
+            self.emit(ev.StaleReport(job.id, report.lease, report.outcome))
+            return
+        target = target_state(report)
+        if report.outcome is Outcome.SUCCEEDED:
+            job.state, job.result = JobState.SUCCEEDED, report.result
+            self.emit(ev.JobSucceeded(job, duration))
+        elif report.outcome is Outcome.INTERRUPTED:
+            job.state = JobState.QUEUED
+            self.emit(ev.JobInterrupted(job))
+        elif report.outcome is Outcome.CANCELLED:
+            job.state = JobState.CANCELLED
+            self.emit(ev.JobCancelled(job, report.reason))
+        elif target is JobState.QUEUED and report.retry_at is not None:
+            job.state, job.error = JobState.QUEUED, report.error_message
+            log.info("job %s attempt %s %s, retry at %.3f: %s", job.id, job.attempt,
+                     report.outcome, report.retry_at, report.error_message)
+            self.emit(ev.JobRetrying(job, report.outcome, report.error_type,
+                                     report.error_message, report.retry_at, duration))
+        else:
+            job.state, job.error = JobState.FAILED, report.error_message
+            log.error("job %s failed for good after attempt %s: %s", job.id, job.attempt,
+                      report.error_message)
+            self.emit(ev.JobFailed(job, report.outcome, report.error_type,
+                                   report.error_message, duration))
+
+    def progress_snapshot(self) -> Sequence[Running]:
+        return list(self.running.values())
