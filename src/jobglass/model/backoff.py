@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 
@@ -14,6 +15,8 @@ def backoff_delay(errors: int, base: float, cap: float, rng: random.Random | Non
     """
     if errors < 1:
         raise ValueError("errors counts failures so far and starts at 1")
+    if not (math.isfinite(base) and math.isfinite(cap)):
+        raise ValueError("base and cap must be finite numbers")
     if base < 0 or cap < 0:
         raise ValueError("base and cap must not be negative")
     ceiling = min(cap, base * 2.0 ** min(errors - 1, 60))

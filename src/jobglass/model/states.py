@@ -48,9 +48,9 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.CANCELLED: frozenset({JobState.QUEUED}),
 }
 
-TERMINAL: frozenset[JobState] = frozenset(s for s, targets in TRANSITIONS.items()
-                                          if JobState.RUNNING not in targets
-                                          and s is not JobState.BLOCKED)
+TERMINAL: frozenset[JobState] = frozenset(
+    {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+)
 """States a job rests in until a person acts (succeeded, failed, cancelled)."""
 
 ACTIVE: frozenset[JobState] = frozenset(JobState) - TERMINAL

@@ -26,6 +26,7 @@ class SQLiteConnection:
         self._busy_ms = busy_ms
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jobglass-sqlite")
         self._db: sqlite3.Connection | None = None
+        self._closed = False
 
     def _connect(self) -> None:
         try:
@@ -49,6 +50,8 @@ class SQLiteConnection:
         await self.run(self._connect)
 
     async def run(self, fn: Callable[[], T]) -> T:
+        if self._closed:
+            raise StoreUnavailable("the SQLite store is closed")
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, fn)
 
@@ -69,10 +72,15 @@ class SQLiteConnection:
         db.execute("COMMIT")
 
     async def close(self) -> None:
+        """Close the connection and its thread; a second call does nothing."""
+        if self._closed:
+            return
+
         def _close() -> None:
             if self._db is not None:
                 self._db.close()
                 self._db = None
 
         await self.run(_close)
+        self._closed = True
         self._pool.shutdown(wait=True)

@@ -17,10 +17,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from jobglass.model import (
     ConfigError,
+    IllegalTransition,
     Job,
     JobSpec,
     JobState,
     QueueStats,
+    StoreUnavailable,
     UniqueKeyConflict,
     UnknownParent,
     WorkerInfo,
@@ -99,7 +101,13 @@ class SQLiteStore:
         return await self._conn.run(lambda: current_version(self._conn.db))
 
     async def ping(self) -> None:
-        await self._conn.run(lambda: self._conn.db.execute("SELECT 1").fetchone())
+        def _ping() -> None:
+            try:
+                self._conn.db.execute("SELECT 1").fetchone()
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite database {self.path}: {exc}") from exc
+
+        await self._conn.run(_ping)
 
     # -- producers -------------------------------------------------------------
     async def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
@@ -266,19 +274,27 @@ class SQLiteStore:
                    " lease = NULL WHERE id = ? AND state = 'running' AND lease = ?")
             params: tuple[object, ...] = (now, dumps(report.result), report.job_id, report.lease)
         elif target is JobState.QUEUED:
+            # A job someone asked to cancel is not put back in line: it ends cancelled.
             run_at = report.retry_at if report.retry_at is not None else now
-            sql = ("UPDATE jobglass_jobs SET state = 'queued', run_at = ?, errors = errors + ?,"
-                   " error = COALESCE(?, error), lease = NULL"
+            sql = ("UPDATE jobglass_jobs SET"
+                   " state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,"
+                   " run_at = CASE WHEN cancel_requested THEN run_at ELSE ? END,"
+                   " finished_at = CASE WHEN cancel_requested THEN ? END,"
+                   " errors = errors + ?, error = COALESCE(?, error), lease = NULL"
                    " WHERE id = ? AND state = 'running' AND lease = ?")
-            params = (run_at, spent, report.error_message, report.job_id, report.lease)
+            params = (run_at, now, spent, report.error_message, report.job_id, report.lease)
         else:
+            # A cancel report without a reason keeps the one `cancel()` recorded.
+            reason = "COALESCE(?, reason)" if target is JobState.CANCELLED else "?"
             sql = ("UPDATE jobglass_jobs SET state = ?, finished_at = ?, errors = errors + ?,"
-                   " error = COALESCE(?, error), reason = ?, lease = NULL"
+                   f" error = COALESCE(?, error), reason = {reason}, lease = NULL"
                    " WHERE id = ? AND state = 'running' AND lease = ?")
             params = (target.value, now, spent, report.error_message, report.reason,
                       report.job_id, report.lease)
-        if db.execute(sql, params).rowcount != 1:
+        row = db.execute(sql + " RETURNING state", params).fetchone()
+        if row is None:
             return False
+        target = JobState(row["state"])
         db.execute(
             "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
             " error_message = ?, traceback = ? WHERE job_id = ? AND lease = ?",
@@ -325,7 +341,8 @@ class SQLiteStore:
             )
             stale = db.execute(
                 "SELECT j.id, j.lease, j.attempt, j.errors, j.max_retries, j.backoff_base,"
-                " j.backoff_cap, j.worker_id, w.host, w.pid, w.last_heartbeat, w.state AS wstate"
+                " j.backoff_cap, j.cancel_requested, j.worker_id, w.host, w.pid,"
+                " w.last_heartbeat, w.state AS wstate"
                 " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
                 " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
                 " OR (w.id IS NULL AND j.started_at < ?))",
@@ -342,14 +359,16 @@ class SQLiteStore:
         errors = row["errors"] + 1
         state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
                                    row["backoff_cap"], now)
+        if row["cancel_requested"]:  # someone asked to cancel it: do not run it again
+            state, run_at = JobState.CANCELLED, None
         evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
                                  last_heartbeat=row["last_heartbeat"],
                                  worker_state=row["wstate"], lease_seconds=lease_seconds, now=now)
         message = lost_message(evidence)
         changed = db.execute(
             "UPDATE jobglass_jobs SET state = ?, errors = ?, lease = NULL, error = ?,"
-            " run_at = COALESCE(?, run_at), finished_at = CASE WHEN ? = 'failed' THEN ? END"
-            " WHERE id = ? AND state = 'running' AND lease = ?",
+            " run_at = COALESCE(?, run_at), finished_at = CASE WHEN ? = 'queued' THEN NULL"
+            " ELSE ? END WHERE id = ? AND state = 'running' AND lease = ?",
             (state.value, errors, message, run_at, state.value, now, row["id"], row["lease"]),
         ).rowcount
         if changed != 1:
@@ -360,8 +379,8 @@ class SQLiteStore:
             " WHERE job_id = ? AND lease = ?",
             (now, message, dumps(evidence), row["id"], row["lease"]),
         )
-        if state is JobState.FAILED:
-            cancel_dependents(db, row["id"], f"parent job {row['id']} failed", now)
+        if state is not JobState.QUEUED:
+            cancel_dependents(db, row["id"], f"parent job {row['id']} {state}", now)
         job = reads.jobs_by_ids(db, [row["id"]])[row["id"]]
         attempt = reads.attempts(db, row["id"])[-1]
         return Reaped(job=job, attempt=attempt, requeued=state is JobState.QUEUED)
@@ -416,9 +435,9 @@ class SQLiteStore:
     def _retry(self, job_id: int, now: float) -> Job:
         with self._conn.write() as db:
             job = reads.get_job(db, job_id)
-            if job.state is JobState.RUNNING:
-                check_transition(JobState.SUCCEEDED, JobState.QUEUED)  # always raises
-            check_transition(job.state, JobState.QUEUED)
+            if job.state not in (JobState.FAILED, JobState.CANCELLED):
+                # blocked/running -> queued are legal moves, but not a person's retry.
+                raise IllegalTransition(job.state.value, JobState.QUEUED.value, job_id)
             try:
                 db.execute(
                     "UPDATE jobglass_jobs SET state = 'queued', run_at = ?, errors = 0,"
