@@ -1,0 +1,64 @@
+"""kill -9 a real worker mid-job: the reaper takes the job back, with evidence."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import accapp
+from procs import WaitFor, Workers, running_children, wait_exit
+
+from jobglass.model import JobState, Outcome
+from jobglass.store import Store
+
+
+async def test_killed_worker_job_is_reaped_with_evidence_and_finished_by_another(
+        workers: Workers, store: Store, wait_for: WaitFor) -> None:
+    spec = accapp.app.spec_for("acc.hang_first")
+    job = (await store.enqueue_many([spec]))[0]
+    first = workers.start()
+
+    async def running() -> bool:
+        return (await store.get(job.id)).state is JobState.RUNNING
+
+    await wait_for(running, 20, message="the first worker to start the job")
+    dead_id = (await store.get(job.id)).worker_id
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    second = workers.start()
+
+    async def succeeded() -> bool:
+        return (await store.get(job.id)).state is JobState.SUCCEEDED
+
+    await wait_for(succeeded, 30, message="the job to be reaped and finished elsewhere")
+    attempts = await store.attempts(job.id)
+    assert [a.outcome for a in attempts] == [Outcome.LOST, Outcome.SUCCEEDED]
+    lost = attempts[0]
+    assert lost.evidence is not None
+    assert lost.evidence["worker_id"] == dead_id
+    assert lost.evidence["pid"] == first.pid
+    assert lost.evidence["last_heartbeat_age_s"] >= 2  # older than the lease
+    assert attempts[1].worker_id != dead_id
+    assert (await store.get(job.id)).result == 2
+    states = {w.id: w.state for w in await store.workers()}
+    assert states[dead_id or ""] == "dead"
+    pids = [line.split()[-1] for line in workers.trace_lines()]
+    assert pids == [str(first.pid), str(second.pid)]
+
+
+async def test_supervisor_replaces_a_killed_child(workers: Workers, wait_for: WaitFor) -> None:
+    supervisor = workers.start("--processes", "2")
+    await wait_for(lambda: len(running_children(supervisor.pid)) == 2, 20,
+                   message="two worker processes")
+    before = running_children(supervisor.pid)
+    workers.children.update(before)
+    os.kill(before[0], signal.SIGKILL)
+
+    def replaced() -> bool:
+        now = running_children(supervisor.pid)
+        workers.children.update(now)
+        return len(now) == 2 and before[0] not in now
+
+    await wait_for(replaced, 20, message="the killed child to be replaced")
+    supervisor.send_signal(signal.SIGTERM)
+    assert await wait_exit(supervisor) == 0
