@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -52,10 +53,8 @@ class Workers:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(10)
         for pid in self.children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 async def wait_exit(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:

@@ -33,7 +33,9 @@ async def test_three_level_dag_runs_in_order(workers: Workers, store: Store,
 
     await wait_for(c_done, 30, message="the last job of the DAG")
     order = [line.split()[1] for line in workers.trace_lines()]
-    assert order[0] == "a" and order[-1] == "c" and sorted(order[1:3]) == ["b1", "b2"]
+    assert order[0] == "a"
+    assert order[-1] == "c"
+    assert sorted(order[1:3]) == ["b1", "b2"]
     assert (await store.get(c)).parents == sorted([b1, b2])
 
 
@@ -55,5 +57,6 @@ async def test_failed_parent_cancels_every_descendant(workers: Workers, store: S
     for job_id in (child, grandchild):
         job = await store.get(job_id)
         assert job.state is JobState.CANCELLED
-        assert job.reason is not None and str(root) in job.reason
+        assert job.reason is not None
+        assert str(root) in job.reason
     assert all("child" not in line for line in workers.trace_lines())
