@@ -95,7 +95,7 @@ class Executor:
             return None  # the reaper or another worker owns the job now
         if reason == "interrupted":
             return stopped_report(run.job, Outcome.INTERRUPTED, "worker shut down")
-        return stopped_report(run.job, Outcome.CANCELLED, run.job.reason or "cancelled")
+        return stopped_report(run.job, Outcome.CANCELLED, run.job.reason)
 
     async def _python(self, fn: Callable[..., Any], is_async: bool, takes_context: bool,
                       run: Running) -> Any:

@@ -45,7 +45,7 @@ def success_report(job: Job, result: Any) -> Report:
                   result=result)
 
 
-def stopped_report(job: Job, outcome: Outcome, reason: str) -> Report:
-    """cancelled or interrupted: no retry budget spent."""
-    return Report(job_id=job.id, lease=job.lease or "", outcome=outcome, reason=reason,
-                  error_message=reason if outcome is Outcome.CANCELLED else None)
+def stopped_report(job: Job, outcome: Outcome, reason: str | None) -> Report:
+    """cancelled or interrupted: no retry budget spent. A cancel without a reason keeps
+    the one recorded when the cancel was asked for."""
+    return Report(job_id=job.id, lease=job.lease or "", outcome=outcome, reason=reason)

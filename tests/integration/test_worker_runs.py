@@ -1,0 +1,313 @@
+"""A real `Worker` in this process against a real database: execution, retries,
+timeouts, cancellation, shell jobs, stale reports, events."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+import jobglass
+from jobglass import App, Context, DontRetry, JobState, Outcome, Recorder, Retry, WorkerSettings
+from jobglass.observe import events as ev
+from jobglass.store import Store
+
+WaitFor = Callable[..., Awaitable[None]]
+Start = Callable[..., Awaitable[jobglass.Worker]]
+
+
+class Flaky(Exception):
+    pass
+
+
+@pytest.fixture
+async def app(database_url: str) -> AsyncIterator[App]:
+    application = App(database_url)
+    yield application
+    await application.aclose()
+
+
+@pytest.fixture
+async def start(app: App) -> AsyncIterator[Start]:
+    """Start a worker on `app` in this loop; every one is stopped at the end."""
+    running: list[tuple[jobglass.Worker, asyncio.Task[int]]] = []
+
+    async def _start(**overrides: Any) -> jobglass.Worker:
+        settings = {"concurrency": 4, "heartbeat": 0.05, "lease": 5.0, "grace": 0.2,
+                    "shutdown_timeout": 1.0, **overrides}
+        worker = jobglass.Worker(app, WorkerSettings(**settings))
+        running.append((worker, asyncio.create_task(worker.run())))
+        return worker
+
+    yield _start
+    for worker, task in running:
+        worker.request_stop()
+        worker.request_stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def _ended(store: Store, job_id: int) -> bool:
+    return (await store.get(job_id)).state in jobglass.model.TERMINAL
+
+
+async def test_async_and_sync_tasks_store_their_results(app: App, start: Start) -> None:
+    @app.task
+    async def add(a: int, b: int) -> int:
+        return a + b
+
+    @app.task
+    def shout(ctx: Context, word: str) -> str:
+        return f"{word.upper()} from job {ctx.job_id} attempt {ctx.attempt}"
+
+    first = await add.aenqueue(2, 3)
+    second = await shout.aenqueue(word="hi")
+    await start()
+    assert await first.aresult(timeout=10) == 5
+    assert await second.aresult(timeout=10) == f"HI from job {second.id} attempt 1"
+
+
+async def test_failures_retry_with_backoff_then_fail_with_traceback(
+        app: App, start: Start, wait_for: WaitFor) -> None:
+    @app.task(retries=2, backoff=0.01, backoff_cap=0.02)
+    def broken() -> None:
+        raise Flaky("still broken")
+
+    handle = await broken.aenqueue()
+    await start()
+    with pytest.raises(jobglass.JobFailed, match="still broken"):
+        await handle.aresult(timeout=10)
+    store = await app.astore()
+    attempts = await store.attempts(handle.id)
+    assert [a.outcome for a in attempts] == [Outcome.FAILED] * 3
+    assert attempts[-1].error_type == "Flaky"
+    assert "raise Flaky" in (attempts[-1].traceback or "")
+    job = await store.get(handle.id)
+    assert job.errors == 3
+    assert job.state is JobState.FAILED
+
+
+async def test_a_task_can_ask_for_its_retry_delay_or_for_no_retry(app: App, start: Start) -> None:
+    @app.task(retries=5)
+    def later(ctx: Context) -> int:
+        if ctx.attempt == 1:
+            raise Retry(delay=0.3)
+        return ctx.attempt
+
+    @app.task(retries=5)
+    def never() -> None:
+        raise DontRetry("bad input, retrying will not help")
+
+    @app.task(retries=5, dont_retry_on=(KeyError,))
+    def missing() -> None:
+        raise KeyError("nope")
+
+    @app.task(retries=5, retry_on=(Flaky,))
+    def other() -> None:
+        raise ValueError("not in retry_on")
+
+    delayed = await later.aenqueue()
+    handles = [await t.aenqueue() for t in (never, missing, other)]
+    await start()
+    assert await delayed.aresult(timeout=10) == 2
+    store = await app.astore()
+    first, second = await store.attempts(delayed.id)
+    assert second.started_at - (first.ended_at or 0) >= 0.3 * 0.9
+    for handle in handles:
+        with pytest.raises(jobglass.JobFailed):
+            await handle.aresult(timeout=10)
+        assert len(await store.attempts(handle.id)) == 1
+
+
+async def test_async_timeout_ends_the_attempt_as_timeout(app: App, start: Start) -> None:
+    @app.task(timeout=0.2, retries=0)
+    async def slow() -> None:
+        await asyncio.sleep(60)
+
+    handle = await slow.aenqueue()
+    await start()
+    with pytest.raises(jobglass.JobFailed, match="timed out"):
+        await handle.aresult(timeout=10)
+    store = await app.astore()
+    assert [a.outcome for a in await store.attempts(handle.id)] == [Outcome.TIMEOUT]
+
+
+async def test_hung_sync_task_loses_its_thread_not_the_slot(app: App, start: Start) -> None:
+    release = threading.Event()
+
+    @app.task(timeout=0.2, retries=0)
+    def hang() -> None:
+        release.wait(60)  # ignores ctx.cancelled on purpose
+
+    @app.task
+    def quick() -> str:
+        return "ran"
+
+    hung = await hang.aenqueue()
+    worker = await start(concurrency=1, grace=0.1)
+    with pytest.raises(jobglass.JobFailed, match="timed out"):
+        await hung.aresult(timeout=10)
+    after = await quick.aenqueue()
+    assert await after.aresult(timeout=10) == "ran"  # the single slot was given back
+    assert worker._pool.abandoned_count == 1
+    release.set()
+
+
+async def test_cancel_a_running_job(app: App, start: Start, wait_for: WaitFor) -> None:
+    started = asyncio.Event()
+
+    @app.task
+    async def long_async() -> None:
+        started.set()
+        await asyncio.sleep(60)
+
+    @app.task
+    def long_sync(ctx: Context) -> None:
+        ctx.wait_cancelled(60)  # a cooperative sync task
+
+    async_job = await long_async.aenqueue()
+    sync_job = await long_sync.aenqueue()
+    await start()
+    store = await app.astore()
+
+    async def both_running() -> bool:
+        states = [(await store.get(h.id)).state for h in (async_job, sync_job)]
+        return states == [JobState.RUNNING] * 2
+
+    await wait_for(both_running, 10)
+    for handle in (async_job, sync_job):
+        assert (await store.cancel(handle.id, "no longer needed")).state is JobState.RUNNING
+
+    async def both_cancelled() -> bool:
+        states = [(await store.get(h.id)).state for h in (async_job, sync_job)]
+        return states == [JobState.CANCELLED] * 2
+
+    await wait_for(both_cancelled, 10)
+    for handle in (async_job, sync_job):
+        assert [a.outcome for a in await store.attempts(handle.id)] == [Outcome.CANCELLED]
+        assert (await store.get(handle.id)).reason == "no longer needed"
+
+
+async def test_progress_reaches_the_store(app: App, start: Start, wait_for: WaitFor) -> None:
+    @app.task
+    def stepper(ctx: Context) -> None:
+        ctx.progress(3, 10, "three of ten")
+        ctx.wait_cancelled(60)
+
+    handle = await stepper.aenqueue()
+    await start()
+    store = await app.astore()
+
+    async def reported() -> bool:
+        return (await store.get(handle.id)).progress_done == 3
+
+    await wait_for(reported, 10)
+    job = await store.get(handle.id)
+    assert (job.progress_total, job.progress_message) == (10, "three of ten")
+
+
+async def test_arguments_must_be_json(app: App) -> None:
+    @app.task
+    def takes(value: Any) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="JSON"):
+        await takes.aenqueue(value=object())
+    with pytest.raises(TypeError, match="JSON"):
+        await takes.aenqueue({1, 2})
+    store = await app.astore()
+    assert (await store.list_jobs()).jobs == []
+
+
+async def test_unique_key_returns_the_active_job(app: App) -> None:
+    @app.task
+    def report(day: str) -> None:
+        return None
+
+    first = await report.with_options(unique_key="report:monday").aenqueue(day="monday")
+    again = await report.with_options(unique_key="report:monday").aenqueue(day="monday")
+    assert again.id == first.id
+
+
+async def test_shell_jobs_run_only_where_allowed(app: App, start: Start,
+                                                 wait_for: WaitFor) -> None:
+    ok = await app.asubmit("echo hello from the shell")
+    bad = await app.asubmit("echo about to fail; exit 3")
+    await start(allow_shell=False)
+    store = await app.astore()
+    worker = await start(allow_shell=True, concurrency=1)
+    assert worker.settings.allow_shell
+    result = await ok.aresult(timeout=10)
+    assert result["exit_code"] == 0
+    assert "hello from the shell" in result["output"]
+    with pytest.raises(jobglass.JobFailed, match="exit code 3"):
+        await bad.aresult(timeout=10)
+    attempts = await store.attempts(ok.id)
+    assert len(attempts) == 1
+    assert attempts[0].worker_id == worker.id  # only the shell-enabled worker took it
+
+
+async def test_a_late_report_is_ignored_counted_and_emitted(app: App, start: Start,
+                                                          wait_for: WaitFor) -> None:
+    gate = asyncio.Event()
+
+    @app.task
+    async def waits() -> str:
+        await gate.wait()
+        return "late"
+
+    recorder = Recorder()
+    app.observer.add(recorder)
+    handle = await waits.aenqueue()
+    worker = await start(heartbeat=30.0, lease=60.0)
+    store = await app.astore()
+
+    async def running() -> bool:
+        return (await store.get(handle.id)).state is JobState.RUNNING
+
+    await wait_for(running, 10)
+    reaped = await store.reap(60.0, now=time.time() + 3600)  # as if the worker went silent
+    assert [r.job.id for r in reaped] == [handle.id]
+    gate.set()
+    await wait_for(lambda: worker.stale_reports == 1, 10)
+    job = await store.get(handle.id)
+    assert job.state is JobState.QUEUED  # the reaper's retry stands; "late" was not stored
+    assert job.result is None
+    stale = recorder.of_type(ev.StaleReport)
+    assert len(stale) == 1
+    assert isinstance(stale[0], ev.StaleReport)
+    assert stale[0].job_id == handle.id
+
+
+async def test_events_for_one_job_arrive_in_order(app: App, start: Start) -> None:
+    @app.task
+    def fine() -> int:
+        return 1
+
+    recorder = Recorder()
+    app.observer.add(recorder)
+    handle = await fine.aenqueue()
+    await start()
+    await handle.aresult(timeout=10)
+    kinds = [type(e).__name__ for e in recorder.events
+             if getattr(getattr(e, "job", None), "id", None) == handle.id]
+    assert kinds == ["JobClaimed", "JobStarted", "JobSucceeded"]
+
+
+async def test_a_raising_observer_does_not_fail_the_job(app: App, start: Start) -> None:
+    class Broken(jobglass.Observer):
+        def on_job_started(self, event: ev.Event) -> None:
+            raise RuntimeError("observer bug")
+
+    @app.task
+    def fine() -> int:
+        return 7
+
+    app.observer.add(Broken())
+    handle = await fine.aenqueue()
+    await start()
+    assert await handle.aresult(timeout=10) == 7
+    assert app.observer.errors["Broken"] == 1
