@@ -277,6 +277,16 @@ async def test_claim_sets_running_lease_and_attempt(store: Store) -> None:
     assert attempt.outcome is None
 
 
+async def test_claimed_job_is_the_stored_job(store: Store) -> None:
+    parent = await add(store)
+    child = await add(store, depends_on=[parent.id], args=[1], kwargs={"k": "v"})
+    await succeed(store, parent, now=T0 + 1)
+    claimed = await claim_one(store, now=T0 + 2)
+    assert claimed.id == child.id
+    assert claimed.parents == [parent.id]
+    assert claimed == await store.get(child.id)
+
+
 async def test_claim_orders_by_priority_then_run_at(store: Store) -> None:
     jobs = await store.enqueue_many([
         spec("low-old", priority=0, run_at=T0 - 50),
@@ -1102,6 +1112,13 @@ async def test_list_jobs_keyset_pagination_covers_every_job_once(store: Store) -
     exact = await store.list_jobs(limit=23)
     assert len(exact.jobs) == 23
     assert exact.next_cursor is None
+
+
+async def test_list_jobs_rejects_a_non_positive_limit(store: Store) -> None:
+    await add(store)
+    for limit in (0, -1):
+        with pytest.raises(ValueError, match="limit"):
+            await store.list_jobs(limit=limit)
 
 
 async def test_list_jobs_pagination_with_a_filter(store: Store) -> None:

@@ -20,11 +20,11 @@ def jobs_by_ids(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Job]:
         for row in db.execute(f"SELECT * FROM jobglass_jobs WHERE id IN ({marks})", chunk):
             found[row["id"]] = job_from_row(row)
     if found:
-        _attach_parents(db, found)
+        attach_parents(db, found)
     return found
 
 
-def _attach_parents(db: sqlite3.Connection, jobs: dict[int, Job]) -> None:
+def attach_parents(db: sqlite3.Connection, jobs: dict[int, Job]) -> None:
     ids = list(jobs)
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
@@ -50,6 +50,8 @@ def attempts(db: sqlite3.Connection, job_id: int) -> list[Attempt]:
 
 def list_jobs(db: sqlite3.Connection, flt: JobFilter, limit: int, before_id: int | None
               ) -> Page:
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     where: list[str] = []
     params: list[object] = []
     if flt.states:

@@ -203,6 +203,7 @@ class SQLiteStore:
             " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
             " RETURNING *"
         )
+        claimed: dict[int, Job] = {}
         with self._conn.write() as db:
             rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
             if rows:
@@ -211,9 +212,9 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?)",
                     [(r["id"], r["attempt"], worker_id, lease, now) for r in rows],
                 )
-        jobs = [job_from_row(r) for r in rows]
-        jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
-        return jobs
+                claimed = {r["id"]: job_from_row(r) for r in rows}
+                reads.attach_parents(db, claimed)
+        return sorted(claimed.values(), key=lambda j: (-j.priority, j.run_at, j.id))
 
     async def heartbeat(self, worker_id: str, running: Sequence[Progress], *,
                         now: float | None = None) -> HeartbeatReply:
