@@ -1,0 +1,87 @@
+"""The CLI: commands round-trip through a real SQLite file; bad input gets one clear
+line and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def jobglass(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JOBGLASS_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"}
+    return subprocess.run([sys.executable, "-m", "jobglass", *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_enqueue_show_cancel_retry_round_trip(tmp_path: Path) -> None:
+    made = jobglass(tmp_path, "enqueue", "mail.send", "--args", '{"to": "ada@example.com"}',
+                    "--queue", "emails", "--json")
+    assert made.returncode == 0, made.stderr
+    job = json.loads(made.stdout)
+    assert job["state"] == "queued"
+    assert job["kwargs"] == {"to": "ada@example.com"}
+
+    shown = json.loads(jobglass(tmp_path, "show", str(job["id"]), "--json").stdout)
+    assert shown["job"]["queue"] == "emails"
+    assert shown["attempts"] == []
+
+    cancelled = json.loads(jobglass(tmp_path, "cancel", str(job["id"]), "--json").stdout)
+    assert cancelled["state"] == "cancelled"
+    retried = json.loads(jobglass(tmp_path, "retry", str(job["id"]), "--json").stdout)
+    assert retried["state"] == "queued"
+
+    listed = json.loads(jobglass(tmp_path, "jobs", "--state", "queued", "--json").stdout)
+    assert [j["id"] for j in listed["jobs"]] == [job["id"]]
+
+
+def test_submit_makes_a_shell_job(tmp_path: Path) -> None:
+    made = jobglass(tmp_path, "submit", "--json", "--", "echo", "hi")
+    assert made.returncode == 0, made.stderr
+    job = json.loads(made.stdout)
+    assert job["kind"] == "shell"
+    assert job["command"] == "echo hi"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("enqueue", "t", "--args", "{not json"), "not valid JSON"),
+    (("enqueue", "t", "--args", '"text"'), "JSON object"),
+    (("enqueue", "t", "--depends-on", "999"), "do not exist"),
+    (("show", "12345"), "no job with id 12345"),
+    (("cancel", "12345"), "no job with id 12345"),
+    (("prune", "--older-than", "soon"), "not a duration"),
+    (("jobs", "--state", "sleeping"), "--state must be one of"),
+    (("worker", "--app", "no_such_module:app"), "cannot import"),
+])
+def test_bad_input_is_one_clear_line(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = jobglass(tmp_path, *args)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_illegal_transition_is_reported(tmp_path: Path) -> None:
+    job = json.loads(jobglass(tmp_path, "enqueue", "t", "--json").stdout)
+    jobglass(tmp_path, "cancel", str(job["id"]))
+    again = jobglass(tmp_path, "cancel", str(job["id"]))
+    assert again.returncode != 0
+    assert "cannot go from cancelled to cancelled" in again.stderr
+
+
+def test_prune_deletes_only_old_finished_jobs(tmp_path: Path) -> None:
+    job = json.loads(jobglass(tmp_path, "enqueue", "t", "--json").stdout)
+    jobglass(tmp_path, "cancel", str(job["id"]))
+    kept = json.loads(jobglass(tmp_path, "prune", "--older-than", "1h", "--json").stdout)
+    assert kept == {"deleted": 0}
+    gone = json.loads(jobglass(tmp_path, "prune", "--older-than", "0s", "--json").stdout)
+    assert gone == {"deleted": 1}
+
+
+def test_migrate_reports_the_version(tmp_path: Path) -> None:
+    result = jobglass(tmp_path, "migrate")
+    assert result.returncode == 0, result.stderr
+    assert "schema version 1" in result.stdout
