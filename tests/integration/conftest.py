@@ -21,6 +21,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
+from pg import postgres_database
 
 from jobglass.store import Store, store_from_url
 
@@ -35,6 +36,7 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[str]:
 
 DATABASES: dict[str, DatabaseFactory] = {
     "sqlite": sqlite_database,
+    "postgres": postgres_database,
 }
 
 
@@ -49,7 +51,10 @@ async def open_store(url: str) -> AsyncIterator[Store]:
         await store.close()
 
 
-@pytest.fixture(params=list(DATABASES))
+MARKS = {"postgres": pytest.mark.postgres}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in DATABASES])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The URL of a fresh, empty database for this test alone."""
     async with DATABASES[request.param](tmp_path) as url:

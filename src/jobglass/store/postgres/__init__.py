@@ -1,1 +1,5 @@
-"""The PostgreSQL store (in progress)."""
+"""The PostgreSQL store, for workers spread over many machines."""
+
+from jobglass.store.postgres.store import PostgresStore
+
+__all__ = ["PostgresStore"]

@@ -1,0 +1,151 @@
+"""The hot path: claiming a batch and applying a batch of reports.
+
+A claim is one statement: pick with `FOR UPDATE SKIP LOCKED` through the
+partial ready index, move to running, insert the attempt rows. A batch of
+reports is one transaction: one compare-and-set update of every job on
+(id, state, lease), its attempts and worker counters in the same statement,
+then the dependents of the jobs that ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from jobglass.model import Job, JobState, check_transition, sources_of
+from jobglass.store.codec import dumps
+from jobglass.store.postgres import graph
+from jobglass.store.postgres.rows import fetch, job_columns, job_from_row, sql_states
+from jobglass.store.protocol import Report
+from jobglass.store.rules import spends_retry, target_state
+
+Conn = AsyncConnection[Any]
+# A report moves a running job, and only a running job: checked against the table.
+_FROM = JobState.RUNNING
+for _target in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED):
+    check_transition(_FROM, _target)
+_CLAIMABLE = sql_states(s for s in sources_of(JobState.RUNNING))
+
+
+async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit: int,
+                allow_shell: bool, lease: str, now: float) -> list[Job]:
+    queue_filter = "AND queue = ANY(%(queues)s)" if queues else ""
+    shell_filter = "" if allow_shell else "AND kind = 'python'"
+    rows = await fetch(
+        conn,
+        f"WITH picked AS (SELECT id FROM {s}.jobglass_jobs"
+        f"  WHERE state IN {_CLAIMABLE} AND run_at <= %(now)s {queue_filter} {shell_filter}"
+        f"  AND queue NOT IN (SELECT name FROM {s}.jobglass_queues WHERE paused)"
+        "  ORDER BY priority DESC, run_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        f" claimed AS (UPDATE {s}.jobglass_jobs j SET state = 'running',"
+        "  attempt = j.attempt + 1, lease = %(lease)s, worker_id = %(worker)s,"
+        "  started_at = %(now)s, cancel_requested = false, progress_done = NULL,"
+        "  progress_total = NULL, progress_message = NULL"
+        "  FROM picked WHERE j.id = picked.id RETURNING j.*),"
+        f" attempts AS (INSERT INTO {s}.jobglass_attempts"
+        "  (job_id, number, worker_id, lease, started_at)"
+        "  SELECT id, attempt, %(worker)s, %(lease)s, %(now)s FROM claimed)"
+        f" SELECT {job_columns(s, 'claimed')} FROM claimed",
+        {"now": float(now), "queues": list(queues), "limit": limit, "lease": lease,
+         "worker": worker_id})
+    jobs = [job_from_row(r) for r in rows]
+    jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
+    return jobs
+
+
+async def finish(conn: Conn, s: str, reports: Sequence[Report], now: float
+                 ) -> tuple[list[bool], list[str]]:
+    """Apply the reports; return which applied and the queues that got ready work.
+
+    A job named twice in one batch is applied in report order, as one round each,
+    so the second report meets the lease the first left behind.
+    """
+    applied = [False] * len(reports)
+    woken: set[str] = set()
+    remaining = list(range(len(reports)))
+    while remaining:
+        seen: set[int] = set()
+        round_: list[int] = []
+        later: list[int] = []
+        for i in remaining:
+            (later if reports[i].job_id in seen else round_).append(i)
+            seen.add(reports[i].job_id)
+        woken.update(await _finish_round(conn, s, reports, round_, applied, now))
+        remaining = later
+    return applied, sorted(woken)
+
+
+async def _finish_round(conn: Conn, s: str, reports: Sequence[Report], indexes: list[int],
+                        applied: list[bool], now: float) -> set[str]:
+    batch = [reports[i] for i in indexes]
+    targets = [target_state(r) for r in batch]
+    rows = await fetch(
+        conn,
+        "WITH r AS (SELECT * FROM unnest(%(ids)s::bigint[], %(leases)s::text[],"
+        "  %(targets)s::text[], %(run_at)s::float8[], %(spent)s::int[], %(results)s::text[],"
+        "  %(errors)s::text[], %(reasons)s::text[], %(outcomes)s::text[], %(etypes)s::text[],"
+        "  %(tbs)s::text[]) AS r(id, lease, target, run_at, spent, result, error, reason,"
+        "  outcome, etype, tb)),"
+        # A job someone asked to cancel is not put back in line: it ends cancelled.
+        # (Read from the locked row itself, so a concurrent cancel() is seen.)
+        f" moved AS (UPDATE {s}.jobglass_jobs j SET lease = NULL,"
+        "  state = CASE WHEN r.target = 'queued' AND j.cancel_requested THEN 'cancelled'"
+        "   ELSE r.target END,"
+        "  errors = j.errors + r.spent,"
+        "  run_at = CASE WHEN r.target = 'queued' AND NOT j.cancel_requested THEN r.run_at"
+        "   ELSE j.run_at END,"
+        "  finished_at = CASE WHEN r.target = 'queued' AND NOT j.cancel_requested THEN NULL"
+        "   ELSE %(now)s END,"
+        "  result = CASE WHEN r.target = 'succeeded' THEN r.result ELSE j.result END,"
+        "  error = CASE WHEN r.target = 'succeeded' THEN j.error"
+        "   ELSE COALESCE(r.error, j.error) END,"
+        # A cancel report without a reason keeps the one `cancel()` recorded.
+        "  reason = CASE r.target WHEN 'failed' THEN r.reason"
+        "   WHEN 'cancelled' THEN COALESCE(r.reason, j.reason) ELSE j.reason END"
+        f"  FROM r WHERE j.id = r.id AND j.state = '{_FROM.value}'"
+        "  AND j.lease = r.lease RETURNING j.id, j.queue, j.state, r.lease),"
+        f" ended AS (UPDATE {s}.jobglass_attempts a SET ended_at = %(now)s,"
+        "  outcome = r.outcome, error_type = r.etype, error_message = r.error,"
+        "  traceback = r.tb FROM moved JOIN r ON r.id = moved.id AND r.lease = moved.lease"
+        "  WHERE a.job_id = moved.id AND a.lease = moved.lease RETURNING a.worker_id),"
+        f" counted AS (UPDATE {s}.jobglass_workers w SET jobs_done = w.jobs_done + c.n"
+        "  FROM (SELECT worker_id, COUNT(*) AS n FROM ended GROUP BY worker_id) c"
+        "  WHERE w.id = c.worker_id)"
+        " SELECT id, queue, state FROM moved",
+        {
+            "ids": [r.job_id for r in batch], "leases": [r.lease for r in batch],
+            "targets": [t.value for t in targets],
+            "run_at": [float(r.retry_at if r.retry_at is not None else now) for r in batch],
+            "spent": [1 if spends_retry(r.outcome) else 0 for r in batch],
+            "results": [dumps_result(r) for r in batch],
+            "errors": [r.error_message for r in batch], "reasons": [r.reason for r in batch],
+            "outcomes": [r.outcome.value for r in batch],
+            "etypes": [r.error_type for r in batch], "tbs": [r.traceback for r in batch],
+            "now": float(now),
+        })
+    done = {r["id"]: (r["queue"], JobState(r["state"])) for r in rows}
+    woken: set[str] = set()
+    succeeded: list[int] = []
+    ended: list[tuple[int, str]] = []
+    for i, report in zip(indexes, batch, strict=True):
+        if report.job_id not in done:
+            continue
+        applied[i] = True
+        queue, target = done[report.job_id]
+        if target is JobState.SUCCEEDED:
+            succeeded.append(report.job_id)
+        elif target is JobState.QUEUED:
+            woken.add(queue)
+        else:
+            ended.append((report.job_id, f"parent job {report.job_id} {target}"))
+    # A child of a failed and a succeeded parent stays blocked through the release
+    # (the failed one still counts as pending), so either order ends it cancelled.
+    await graph.cancel_dependents(conn, s, ended, now)
+    woken.update(await graph.release_dependents(conn, s, succeeded, now))
+    return woken
+
+
+def dumps_result(report: Report) -> str | None:
+    return dumps(report.result) if target_state(report) is JobState.SUCCEEDED else None

@@ -1,0 +1,109 @@
+"""The connection pool, and the one place database errors become jobglass errors.
+
+Every verb runs as `run(fn)`: one pooled connection, one transaction (or none for
+a single self-contained statement). A lost connection raises `StoreUnavailable`
+and the pool is checked so that the next call gets a live connection; a deadlock
+or serialization failure rolled everything back, so the whole function is run
+again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.errors import TransactionRollback
+from psycopg_pool import AsyncConnectionPool
+
+from jobglass.model import StoreUnavailable
+from jobglass.store.postgres.config import PgConfig
+
+T = TypeVar("T")
+Conn = AsyncConnection[Any]
+_RETRIES = 5
+
+CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+class PgPool:
+    def __init__(self, config: PgConfig) -> None:
+        self._config = config
+        self._pool: AsyncConnectionPool | None = None
+        self.unreachable_since: float | None = None
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        pool = AsyncConnectionPool(
+            self._config.conninfo, min_size=self._config.pool_min,
+            max_size=self._config.pool_max, timeout=self._config.pool_timeout,
+            kwargs={"autocommit": True}, open=False, name=f"jobglass-{self._config.schema}")
+        try:
+            await pool.open(wait=self._config.pool_min > 0, timeout=self._config.pool_timeout)
+        except CONNECTION_ERRORS as exc:
+            await pool.close()
+            self._mark_down()
+            raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
+        self._pool = pool
+        self.unreachable_since = None
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def run(self, fn: Callable[[Conn], Awaitable[T]], *, transaction: bool = True) -> T:
+        """Run `fn` on a pooled connection, inside a transaction unless told not to."""
+        if self._pool is None:
+            raise StoreUnavailable("the PostgreSQL store is not open")
+        for attempt in range(_RETRIES):
+            try:
+                async with self._pool.connection() as conn:
+                    if not transaction:
+                        result = await fn(conn)
+                    else:
+                        async with conn.transaction():
+                            result = await fn(conn)
+            except TransactionRollback:
+                # Rolled back whole by the server (deadlock between batches):
+                # nothing was applied, so running it again is safe.
+                if attempt == _RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+                continue
+            except CONNECTION_ERRORS as exc:
+                self._mark_down()
+                await self._drop_broken()
+                raise StoreUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
+            self.unreachable_since = None
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _mark_down(self) -> None:
+        if self.unreachable_since is None:
+            self.unreachable_since = time.time()
+
+    async def _drop_broken(self) -> None:
+        """Test the idle connections now, so the next call does not meet a dead one."""
+        if self._pool is None:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self._config.pool_timeout):
+                await self._pool.check()
+
+
+async def in_transaction(conn: Conn, fn: Callable[[Conn], Awaitable[T]]) -> T:
+    """Run `fn` on a caller's connection, as a savepoint when a transaction is open,
+    mapping lost connections the way `PgPool.run` does."""
+    try:
+        async with conn.transaction():
+            return await fn(conn)
+    except CONNECTION_ERRORS as exc:
+        if isinstance(exc, TransactionRollback):
+            raise
+        raise StoreUnavailable(f"PostgreSQL is unavailable: {exc}") from exc

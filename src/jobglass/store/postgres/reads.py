@@ -1,0 +1,111 @@
+"""Read-only queries of the PostgreSQL store; each is one statement, no transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from jobglass.model import Attempt, Job, JobNotFound, JobState, QueueStats, WorkerInfo
+from jobglass.model.states import ACTIVE
+from jobglass.store.postgres.rows import (
+    attempt_from_row,
+    fetch,
+    job_columns,
+    job_from_row,
+    sql_states,
+    worker_from_row,
+)
+from jobglass.store.protocol import JobFilter, Page
+
+Conn = AsyncConnection[Any]
+_ACTIVE = sql_states(sorted(ACTIVE))
+
+
+async def jobs_by_ids(conn: Conn, s: str, ids: Sequence[int], *, lock: bool = False
+                      ) -> dict[int, Job]:
+    if not ids:
+        return {}
+    rows = await fetch(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j"
+                             f" WHERE j.id = ANY(%s){' FOR UPDATE' if lock else ''}",
+                       (list(ids),))
+    return {r["id"]: job_from_row(r) for r in rows}
+
+
+async def get_job(conn: Conn, s: str, job_id: int, *, lock: bool = False) -> Job:
+    job = (await jobs_by_ids(conn, s, [job_id], lock=lock)).get(job_id)
+    if job is None:
+        raise JobNotFound(job_id)
+    return job
+
+
+async def attempts(conn: Conn, s: str, job_id: int) -> list[Attempt]:
+    rows = await fetch(conn, f"SELECT * FROM {s}.jobglass_attempts WHERE job_id = %s"
+                             " ORDER BY number", (job_id,))
+    if not rows:
+        await get_job(conn, s, job_id)  # raises JobNotFound when missing
+    return [attempt_from_row(r) for r in rows]
+
+
+async def list_jobs(conn: Conn, s: str, flt: JobFilter, limit: int, before_id: int | None
+                    ) -> Page:
+    where: list[str] = []
+    params: list[object] = []
+    if flt.states:
+        where.append("j.state = ANY(%s)")
+        params.append([st.value for st in flt.states])
+    for column, value in (("queue", flt.queue), ("task", flt.task),
+                          ("request_id", flt.request_id)):
+        if value is not None:
+            where.append(f"j.{column} = %s")
+            params.append(value)
+    if flt.created_after is not None:
+        where.append("j.created_at >= %s")
+        params.append(float(flt.created_after))
+    if flt.created_before is not None:
+        where.append("j.created_at < %s")
+        params.append(float(flt.created_before))
+    if before_id is not None:
+        where.append("j.id < %s")
+        params.append(before_id)
+    clause = ("WHERE " + " AND ".join(where)) if where else ""
+    rows = await fetch(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j {clause}"
+                             " ORDER BY j.id DESC LIMIT %s", (*params, limit + 1))
+    jobs = [job_from_row(r) for r in rows[:limit]]
+    next_cursor = jobs[-1].id if len(rows) > limit else None
+    return Page(jobs=jobs, next_cursor=next_cursor)
+
+
+async def queue_stats(conn: Conn, s: str, now: float) -> list[QueueStats]:
+    stats: dict[str, QueueStats] = {}
+
+    def entry(name: str) -> QueueStats:
+        if name not in stats:
+            stats[name] = QueueStats(queue=name, counts={st: 0 for st in sorted(ACTIVE)},
+                                     oldest_ready_age=None)
+        return stats[name]
+
+    # Each branch reads only active rows, through the partial indexes.
+    rows = await fetch(
+        conn,
+        f"SELECT 'count' AS kind, queue, state, COUNT(*)::float8 AS value"
+        f" FROM {s}.jobglass_jobs WHERE state IN {_ACTIVE} GROUP BY queue, state"
+        f" UNION ALL SELECT 'oldest', queue, NULL, MIN(run_at) FROM {s}.jobglass_jobs"
+        f" WHERE state = 'queued' AND run_at <= %s GROUP BY queue"
+        f" UNION ALL SELECT 'paused', name, NULL, paused::int FROM {s}.jobglass_queues",
+        (float(now),))
+    for row in rows:
+        item = entry(row["queue"])
+        if row["kind"] == "count":
+            item.counts[JobState(row["state"])] = int(row["value"])
+        elif row["kind"] == "oldest":
+            item.oldest_ready_age = max(0.0, now - row["value"])
+        else:
+            item.paused = bool(row["value"])
+    return [stats[name] for name in sorted(stats)]
+
+
+async def workers(conn: Conn, s: str) -> list[WorkerInfo]:
+    rows = await fetch(conn, f"SELECT * FROM {s}.jobglass_workers ORDER BY started_at DESC")
+    return [worker_from_row(r) for r in rows]

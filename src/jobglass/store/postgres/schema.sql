@@ -1,0 +1,91 @@
+-- The current schema, applied as one piece to an empty schema (search_path set to it).
+-- tests/integration/test_postgres_store.py checks it equals migrations/ applied in order.
+CREATE TABLE jobglass_jobs (
+    id bigserial PRIMARY KEY,
+    queue text NOT NULL,
+    task text NOT NULL,
+    kind text NOT NULL DEFAULT 'python',
+    command text,
+    args text NOT NULL DEFAULT '[]',
+    kwargs text NOT NULL DEFAULT '{}',
+    state text NOT NULL,
+    priority integer NOT NULL DEFAULT 0,
+    run_at double precision NOT NULL,
+    created_at double precision NOT NULL,
+    started_at double precision,
+    finished_at double precision,
+    attempt integer NOT NULL DEFAULT 0,
+    errors integer NOT NULL DEFAULT 0,
+    max_retries integer NOT NULL,
+    backoff_base double precision NOT NULL,
+    backoff_cap double precision NOT NULL,
+    timeout double precision,
+    unique_key text,
+    lease text,
+    worker_id text,
+    result text,
+    error text,
+    reason text,
+    cancel_requested boolean NOT NULL DEFAULT false,
+    pending_parents integer NOT NULL DEFAULT 0,
+    progress_done double precision,
+    progress_total double precision,
+    progress_message text,
+    traceparent text,
+    tracestate text,
+    request_id text
+);
+CREATE INDEX jobglass_jobs_ready ON jobglass_jobs (queue, priority DESC, run_at, id)
+    WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_ready_any ON jobglass_jobs (priority DESC, run_at, id)
+    WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_oldest ON jobglass_jobs (queue, run_at) WHERE state = 'queued';
+CREATE INDEX jobglass_jobs_active ON jobglass_jobs (queue, state)
+    WHERE state IN ('blocked', 'queued', 'running');
+CREATE INDEX jobglass_jobs_running ON jobglass_jobs (worker_id) WHERE state = 'running';
+CREATE UNIQUE INDEX jobglass_jobs_unique ON jobglass_jobs (unique_key)
+    WHERE unique_key IS NOT NULL AND state IN ('blocked', 'queued', 'running');
+CREATE INDEX jobglass_jobs_finished ON jobglass_jobs (finished_at)
+    WHERE state IN ('succeeded', 'failed', 'cancelled');
+CREATE INDEX jobglass_jobs_request ON jobglass_jobs (request_id) WHERE request_id IS NOT NULL;
+
+CREATE TABLE jobglass_deps (
+    parent_id bigint NOT NULL,
+    job_id bigint NOT NULL,
+    PRIMARY KEY (parent_id, job_id)
+);
+CREATE INDEX jobglass_deps_child ON jobglass_deps (job_id);
+
+CREATE TABLE jobglass_attempts (
+    job_id bigint NOT NULL,
+    number integer NOT NULL,
+    worker_id text,
+    lease text,
+    started_at double precision NOT NULL,
+    ended_at double precision,
+    outcome text,
+    error_type text,
+    error_message text,
+    traceback text,
+    evidence text,
+    trace_id text,
+    PRIMARY KEY (job_id, number)
+);
+
+CREATE TABLE jobglass_workers (
+    id text PRIMARY KEY,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    queues text NOT NULL,
+    started_at double precision NOT NULL,
+    last_heartbeat double precision NOT NULL,
+    state text NOT NULL,
+    current_jobs text NOT NULL DEFAULT '[]',
+    jobs_done integer NOT NULL DEFAULT 0,
+    evidence text
+);
+
+CREATE TABLE jobglass_queues (
+    name text PRIMARY KEY,
+    paused boolean NOT NULL DEFAULT false
+);
