@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from jobglass.app.ambient import current_request_id
 from jobglass.model import JobSpec
 from jobglass.model.job import JobKind
 
@@ -89,5 +90,5 @@ def build_spec(task: str, args: tuple[Any, ...], kwargs: dict[str, Any], task_op
         command=command,
         traceparent=options.traceparent,
         tracestate=options.tracestate,
-        request_id=options.request_id,
+        request_id=options.request_id or current_request_id(),
     )
