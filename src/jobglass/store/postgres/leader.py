@@ -62,5 +62,10 @@ class Leadership:
                 await conn.close()
 
     async def close(self) -> None:
-        """Closing the session releases the lock; no unlock round trip is needed."""
-        await self._reset()
+        """Hand leadership over now: unlock first, since a closed session's backend
+        may linger a moment before PostgreSQL frees its locks."""
+        async with self._lock:
+            if self._conn is not None and self.holder is not None:
+                with contextlib.suppress(psycopg.Error):
+                    await self._conn.execute("SELECT pg_advisory_unlock(%s)", (self._key,))
+            await self._reset()

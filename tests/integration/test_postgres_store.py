@@ -1,0 +1,342 @@
+"""PostgreSQL-only behaviour: what the shared contract suite cannot see.
+
+Schema equality of the two install paths, NOTIFY wake-ups, transactional enqueue,
+unique keys under concurrency, the advisory-lock leader, surviving terminated
+connections, and concurrent claims from several stores. Each test has a schema
+of its own (see `pg.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+import pytest
+from pg import PG_URL, new_schema_name, postgres_schema, with_params
+
+from jobglass.model import ConfigError, JobNotFound, JobSpec, JobState, Outcome, StoreUnavailable
+from jobglass.store import Report, store_from_url
+from jobglass.store.postgres import PostgresStore
+from jobglass.store.postgres.config import parse_url
+from jobglass.store.postgres.schema import apply_schema
+
+pytestmark = pytest.mark.postgres
+
+T0 = 1_700_000_000.0
+
+
+@pytest.fixture
+async def url() -> AsyncIterator[str]:
+    async with postgres_schema() as fresh:
+        yield fresh
+
+
+@asynccontextmanager
+async def opened(url: str) -> AsyncIterator[PostgresStore]:
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def raw() -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as conn:
+        yield conn
+
+
+async def scalar(sql: str, params: tuple[Any, ...] = ()) -> Any:
+    async with raw() as conn:
+        row = await (await conn.execute(sql, params)).fetchone()
+        assert row is not None
+        return row[0]
+
+
+# -- configuration -------------------------------------------------------------------
+
+
+def test_url_parameters_of_jobglass_do_not_reach_libpq() -> None:
+    config = parse_url("postgresql://u@h:5/db?schema=tenant_1&sslmode=disable&pool_max=3")
+    assert config.schema == "tenant_1"
+    assert config.pool_max == 3
+    assert config.conninfo == "postgresql://u@h:5/db?sslmode=disable"
+    assert parse_url("postgres://h/db").schema == "jobglass"
+    assert isinstance(store_from_url("postgresql://h/db"), PostgresStore)
+
+
+@pytest.mark.parametrize("schema", ["Jobs", "a-b", "x;drop", "a" * 60, ""])
+def test_bad_schema_names_are_refused(schema: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_url(f"postgresql://h/db?schema={schema}")
+
+
+# -- schema ----------------------------------------------------------------------------
+
+
+async def _describe(schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    async with raw() as conn:
+        columns = await (await conn.execute(
+            "SELECT table_name, column_name, ordinal_position, data_type, is_nullable,"
+            " replace(column_default, %s, 'S') FROM information_schema.columns"
+            " WHERE table_schema = %s ORDER BY 1, 3", (schema + ".", schema))).fetchall()
+        indexes = await (await conn.execute(
+            "SELECT indexname, replace(indexdef, %s, 'S') FROM pg_indexes"
+            " WHERE schemaname = %s ORDER BY 1", (schema + ".", schema))).fetchall()
+        constraints = await (await conn.execute(
+            "SELECT c.conrelid::regclass::text, c.conname, c.contype,"
+            " pg_get_constraintdef(c.oid) FROM pg_constraint c"
+            " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = %s"
+            " ORDER BY 2", (schema,))).fetchall()
+        versions = await (await conn.execute(
+            f"SELECT version FROM {schema}.jobglass_schema ORDER BY 1")).fetchall()
+    constraints = [(t.replace(schema + ".", "S."), *rest) for t, *rest in constraints]
+    return {"columns": columns, "indexes": indexes, "constraints": constraints,
+            "versions": versions[-1:]}
+
+
+async def test_fresh_schema_equals_the_migrations_applied_in_order() -> None:
+    async with postgres_schema() as fresh_url, postgres_schema() as migrated_url:
+        fresh, migrated = parse_url(fresh_url), parse_url(migrated_url)
+        async with raw() as conn:
+            assert await apply_schema(conn, fresh) == [1]
+            applied = await apply_schema(conn, migrated, fresh_from_schema=False)
+            assert applied == sorted(applied)
+            assert applied[0] == 1
+        one, other = await _describe(fresh.schema), await _describe(migrated.schema)
+        assert one["columns"], "no tables were created"
+        assert one == other
+
+
+async def test_concurrent_migrators_create_the_schema_once(url: str) -> None:
+    stores = [PostgresStore(url) for _ in range(4)]
+    try:
+        await asyncio.gather(*(s.open() for s in stores))
+        versions = [await s.schema_version() for s in stores]
+        assert len(set(versions)) == 1
+        assert versions[0] >= 1
+        assert await stores[0].migrate() == []
+        schema = parse_url(url).schema
+        assert await scalar(f"SELECT COUNT(*) FROM {schema}.jobglass_schema") == 1
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_claims_and_gauges_are_served_by_the_partial_indexes(url: str) -> None:
+    schema = parse_url(url).schema
+    async with opened(url), raw() as conn:
+        await conn.execute("SET enable_seqscan = off")
+        plans = {}
+        for name, sql in {
+            "claim": f"SELECT id FROM {schema}.jobglass_jobs WHERE state IN ('queued')"
+                     " AND run_at <= 1 ORDER BY priority DESC, run_at, id LIMIT 10",
+            "stats": f"SELECT queue, state, COUNT(*) FROM {schema}.jobglass_jobs"
+                     " WHERE state IN ('blocked', 'queued', 'running') GROUP BY queue, state",
+        }.items():
+            rows = await (await conn.execute(f"EXPLAIN {sql}")).fetchall()
+            plans[name] = "\n".join(r[0] for r in rows)
+    assert "jobglass_jobs_ready_any" in plans["claim"], plans["claim"]
+    assert "jobglass_jobs_active" in plans["stats"], plans["stats"]
+
+
+# -- wake-ups --------------------------------------------------------------------------
+
+
+async def test_a_notify_wakes_a_waiting_store_at_once(url: str) -> None:
+    config = parse_url(url)
+    async with opened(url) as store:
+        await store.wait_for_jobs(0)  # subscribe; nothing pending
+        waiting = asyncio.create_task(store.wait_for_jobs(30))
+        started = time.monotonic()
+        async with raw() as conn:
+            await conn.execute("SELECT pg_notify(%s, 'default')", (config.channel,))
+        await asyncio.wait_for(waiting, 10)
+        assert time.monotonic() - started < 5
+
+
+async def test_an_enqueue_from_another_store_wakes_the_waiter(url: str) -> None:
+    async with opened(url) as worker, opened(url) as producer:
+        await worker.wait_for_jobs(0)
+        waiting = asyncio.create_task(worker.wait_for_jobs(30))
+        async with raw() as conn, conn.transaction():
+            # The caller's connection: only the committed NOTIFY can wake the worker.
+            await producer.enqueue_many([JobSpec(task="t")], connection=conn)
+        await asyncio.wait_for(waiting, 10)
+        assert len(await worker.claim("w1", [], 10)) == 1
+
+
+async def test_wait_for_jobs_returns_after_the_timeout_when_idle(url: str) -> None:
+    async with opened(url) as store:
+        await store.wait_for_jobs(0)
+        started = time.monotonic()
+        await store.wait_for_jobs(0.2)
+        assert time.monotonic() - started >= 0.15
+
+
+# -- transactional enqueue ---------------------------------------------------------------
+
+
+async def test_transactional_enqueue_exists_only_if_the_caller_commits(url: str) -> None:
+    async with opened(url) as store, raw() as conn:
+        async with conn.transaction():
+            [kept] = await store.enqueue_many([JobSpec(task="kept")], connection=conn)
+            with pytest.raises(JobNotFound):
+                await store.get(kept.id)  # not visible outside the open transaction
+        assert (await store.get(kept.id)).state is JobState.QUEUED
+
+        tx = conn.transaction()
+        await tx.__aenter__()
+        [dropped] = await store.enqueue_many([JobSpec(task="dropped")], connection=conn)
+        await tx.__aexit__(RuntimeError, RuntimeError("caller gave up"), None)  # rolls back
+        with pytest.raises(JobNotFound):
+            await store.get(dropped.id)
+        assert [j.task for j in (await store.list_jobs()).jobs] == ["kept"]
+
+
+# -- unique keys -------------------------------------------------------------------------
+
+
+async def test_fifty_concurrent_enqueues_of_one_key_make_one_job(url: str) -> None:
+    stores = [PostgresStore(url) for _ in range(5)]
+    try:
+        for s in stores:
+            await s.open()
+        results = await asyncio.gather(*(
+            stores[i % 5].enqueue_many([JobSpec(task="once", unique_key="k")], now=T0)
+            for i in range(50)))
+        assert len({job.id for [job] in results}) == 1
+        assert len((await stores[0].list_jobs()).jobs) == 1
+    finally:
+        for s in stores:
+            await s.close()
+
+
+# -- leadership --------------------------------------------------------------------------
+
+
+async def _leader_pid(url: str) -> int:
+    key = parse_url(url).lock_key("leader")
+    return int(await scalar(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND classid = %s AND objid = %s AND objsubid = 1",
+        ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)))
+
+
+async def test_one_leader_until_it_closes(url: str) -> None:
+    async with opened(url) as second:
+        first = PostgresStore(url)
+        await first.open()
+        try:
+            assert await first.try_lead("a")
+            assert await first.try_lead("a")
+            assert not await first.try_lead("b")  # another holder on the same store
+            assert not await second.try_lead("b")
+        finally:
+            await first.close()
+        assert await second.try_lead("b")
+
+
+async def test_leadership_moves_when_the_leaders_connection_is_terminated(url: str) -> None:
+    async with opened(url) as first, opened(url) as second:
+        assert await first.try_lead("a")
+        assert not await second.try_lead("b")
+        assert await scalar("SELECT pg_terminate_backend(%s, 5000)", (await _leader_pid(url),))
+        assert await second.try_lead("b")
+        assert not await first.try_lead("a")  # reconnected, but the lock is taken
+
+
+# -- faults ------------------------------------------------------------------------------
+
+
+async def _terminate(app_name: str) -> int:
+    async with raw() as conn:
+        rows = await (await conn.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+            " WHERE application_name = %s", (app_name,))).fetchall()
+        return len(rows)
+
+
+async def test_a_store_survives_its_connections_being_terminated(url: str) -> None:
+    name = new_schema_name()
+    victim_url = with_params(url, application_name=name, pool_min="3")
+    async with opened(victim_url) as store:
+        jobs = await store.enqueue_many([JobSpec(task="t") for _ in range(20)], now=T0)
+        await store.wait_for_jobs(0)
+        assert await store.try_lead("w1")
+        assert await _terminate(name) >= 3  # pool, listener, leader
+        try:
+            await store.ping()
+        except StoreUnavailable:
+            assert store.unreachable_since is not None
+        for _ in range(3):
+            await store.ping()
+        assert store.unreachable_since is None
+        claimed = await store.claim("w1", [], 100, now=T0)
+        assert sorted(j.id for j in claimed) == sorted(j.id for j in jobs)  # nothing lost
+        # The listener reconnects and, having missed notifications, wakes its caller.
+        await asyncio.wait_for(store.wait_for_jobs(30), 10)
+        await store.try_lead("w1")  # reconnects; leadership is bid for again
+
+
+async def test_a_batch_cut_by_a_terminated_connection_is_all_or_nothing(url: str) -> None:
+    name = new_schema_name()
+    victim_url = with_params(url, application_name=name, pool_min="1", pool_max="1")
+    async with opened(victim_url) as store, opened(url) as observer:
+        for _ in range(5):
+            outcome, _ = await asyncio.gather(
+                store.enqueue_many([JobSpec(task="t") for _ in range(2000)], now=T0),
+                _terminate(name), return_exceptions=True)
+            assert isinstance(outcome, list | StoreUnavailable), outcome
+        stored = (await observer.list_jobs(limit=100_000)).jobs
+        assert len(stored) % 2000 == 0
+
+
+async def test_a_closed_store_is_unavailable(url: str) -> None:
+    store = PostgresStore(url)
+    await store.open()
+    await store.close()
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
+
+
+async def test_an_unreachable_server_is_store_unavailable() -> None:
+    store = PostgresStore("postgresql://postgres@127.0.0.1:1/test?pool_timeout=1"
+                          "&connect_timeout=1")
+    with pytest.raises(StoreUnavailable):
+        await store.open()
+    assert store.unreachable_since is not None
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+async def test_concurrent_claims_never_hand_out_a_job_twice(url: str) -> None:
+    async with opened(url) as seed:
+        await seed.enqueue_many([JobSpec(task="t", priority=i % 3) for i in range(600)],
+                                now=T0)
+    stores = [PostgresStore(url) for _ in range(4)]
+    claimed: list[int] = []
+
+    async def drain(store: PostgresStore, worker: str) -> None:
+        while jobs := await store.claim(worker, [], 7, now=T0):
+            claimed.extend(j.id for j in jobs)
+            applied = await store.finish_many(
+                [Report(job_id=j.id, lease=j.lease or "", outcome=Outcome.SUCCEEDED)
+                 for j in jobs], now=T0)
+            assert all(applied)
+
+    try:
+        for s in stores:
+            await s.open()
+        await asyncio.gather(*(drain(stores[i % 4], f"w{i}") for i in range(12)))
+    finally:
+        for s in stores:
+            await s.close()
+    assert len(claimed) == 600
+    assert len(set(claimed)) == 600
