@@ -311,3 +311,8 @@ async def test_a_raising_observer_does_not_fail_the_job(app: App, start: Start) 
     await start()
     assert await handle.aresult(timeout=10) == 7
     assert app.observer.errors["Broken"] == 1
+
+
+async def test_concurrent_first_use_opens_one_store(app: App) -> None:
+    first, second = await asyncio.gather(app.astore(), app.astore())
+    assert first is second

@@ -31,6 +31,7 @@ class App:
         self.portal = Portal()
         self.observer = FanOut()  # add your own: app.observer.add(MyObserver())
         self._stores: dict[asyncio.AbstractEventLoop, Store] = {}
+        self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[Store]] = {}
         self._stores_lock = threading.Lock()
 
     # -- tasks -----------------------------------------------------------------
@@ -69,15 +70,31 @@ class App:
 
     # -- the store, one per event loop -------------------------------------------
     async def astore(self) -> Store:
-        """The store bound to the running event loop, opened on first use."""
+        """The store bound to the running event loop, opened on first use.
+
+        Concurrent first calls on one loop share a single open (a second open of a
+        fresh SQLite file would race the first one's WAL switch)."""
         loop = asyncio.get_running_loop()
         with self._stores_lock:
             store = self._stores.get(loop)
-        if store is None:
-            store = store_from_url(self.database_url)
+            opening = self._opening.get(loop)
+            if store is None and opening is None:
+                opening = self._opening[loop] = loop.create_task(self._open_store())
+        if store is not None:
+            return store
+        assert opening is not None
+        return await asyncio.shield(opening)
+
+    async def _open_store(self) -> Store:
+        loop = asyncio.get_running_loop()
+        store = store_from_url(self.database_url)
+        try:
             await store.open()
+        finally:
             with self._stores_lock:
-                self._stores[loop] = store
+                self._opening.pop(loop, None)
+        with self._stores_lock:
+            self._stores[loop] = store
         return store
 
     async def aclose(self) -> None:
