@@ -1,7 +1,8 @@
 """The hot path: claiming a batch and applying a batch of reports.
 
 A claim is one statement: pick with `FOR UPDATE SKIP LOCKED` through the
-partial ready index, move to running, insert the attempt rows. A batch of
+partial ready index (the `jobglass_pick_ready` function), move to running,
+insert the attempt rows. A batch of
 reports is one transaction: one compare-and-set update of every job on
 (id, state, lease), its attempts and worker counters in the same statement,
 then the dependents of the jobs that ended.
@@ -31,25 +32,23 @@ _CLAIMABLE = sql_states(s for s in sources_of(JobState.RUNNING))
 
 async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit: int,
                 allow_shell: bool, lease: str, now: float) -> list[Job]:
-    queue_filter = "AND queue = ANY(%(queues)s)" if queues else ""
-    shell_filter = "" if allow_shell else "AND kind = 'python'"
     rows = await fetch(
         conn,
-        f"WITH picked AS (SELECT id FROM {s}.jobglass_jobs"
-        f"  WHERE state IN {_CLAIMABLE} AND run_at <= %(now)s {queue_filter} {shell_filter}"
-        f"  AND queue NOT IN (SELECT name FROM {s}.jobglass_queues WHERE paused)"
-        "  ORDER BY priority DESC, run_at, id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
+        # The pick walks the partial ready index in claim order (see 0002_pick_ready.sql);
+        # the update re-checks the state, a compare-and-set on rows we have locked.
+        f"WITH picked AS (SELECT {s}.jobglass_pick_ready(%(now)s, %(queues)s::text[],"
+        "  %(limit)s, %(shell)s) AS id),"
         f" claimed AS (UPDATE {s}.jobglass_jobs j SET state = 'running',"
         "  attempt = j.attempt + 1, lease = %(lease)s, worker_id = %(worker)s,"
         "  started_at = %(now)s, cancel_requested = false, progress_done = NULL,"
         "  progress_total = NULL, progress_message = NULL"
-        "  FROM picked WHERE j.id = picked.id RETURNING j.*),"
+        f"  FROM picked WHERE j.id = picked.id AND j.state IN {_CLAIMABLE} RETURNING j.*),"
         f" attempts AS (INSERT INTO {s}.jobglass_attempts"
         "  (job_id, number, worker_id, lease, started_at)"
         "  SELECT id, attempt, %(worker)s, %(lease)s, %(now)s FROM claimed)"
         f" SELECT {job_columns(s, 'claimed')} FROM claimed",
         {"now": float(now), "queues": list(queues), "limit": limit, "lease": lease,
-         "worker": worker_id})
+         "worker": worker_id, "shell": allow_shell})
     jobs = [job_from_row(r) for r in rows]
     jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
     return jobs
