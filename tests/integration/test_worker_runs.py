@@ -294,7 +294,7 @@ async def test_events_for_one_job_arrive_in_order(app: App, start: Start) -> Non
     await handle.aresult(timeout=10)
     kinds = [type(e).__name__ for e in recorder.events
              if getattr(getattr(e, "job", None), "id", None) == handle.id]
-    assert kinds == ["JobClaimed", "JobStarted", "JobSucceeded"]
+    assert kinds == ["JobEnqueued", "JobClaimed", "JobStarted", "JobSucceeded"]
 
 
 async def test_a_raising_observer_does_not_fail_the_job(app: App, start: Start) -> None:

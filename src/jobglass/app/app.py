@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar, overload
 
 from jobglass.app.handle import JobHandle
@@ -13,6 +14,7 @@ from jobglass.app.portal import Portal
 from jobglass.app.task import Task
 from jobglass.model import JobSpec, UnknownTask
 from jobglass.model.job import JobKind
+from jobglass.observe.events import JobEnqueued
 from jobglass.observe.observer import FanOut
 from jobglass.store import Store, database_url, store_from_url
 
@@ -30,6 +32,10 @@ class App:
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.portal = Portal()
         self.observer = FanOut()  # add your own: app.observer.add(MyObserver())
+        # Set by telemetry when tracing is on: a context manager around each enqueue
+        # that opens the producer span and stamps its traceparent on the specs.
+        self.enqueue_tracer: Callable[[Sequence[JobSpec]], AbstractContextManager[Any]] | None
+        self.enqueue_tracer = None
         self._stores: dict[asyncio.AbstractEventLoop, Store] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[Store]] = {}
         self._stores_lock = threading.Lock()
@@ -111,7 +117,15 @@ class App:
     # -- enqueue -----------------------------------------------------------------
     async def aenqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
         store = await self.astore()
-        jobs = await store.enqueue_many(list(specs))
+        if self.enqueue_tracer is None:
+            jobs = await store.enqueue_many(list(specs))
+        else:
+            with self.enqueue_tracer(specs) as span:
+                jobs = await store.enqueue_many(list(specs))
+                if len(jobs) == 1:
+                    span.set_attribute("messaging.message.id", str(jobs[0].id))
+        for job in jobs:
+            self.observer.handle(JobEnqueued(job))
         return [JobHandle(self, job) for job in jobs]
 
     def enqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:

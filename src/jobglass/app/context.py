@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from jobglass.model import Job
 
@@ -16,6 +19,41 @@ class ProgressReport:
     message: str | None = None
 
 
+LineWriter = Callable[[str, str, str, "dict[str, Any] | None"], None]
+"""(level, stream, message, fields) -> stores one line in the attempt's log."""
+
+_process_log = logging.getLogger("jobglass.task")
+
+
+class TaskLog:
+    """`ctx.log`: lines stored with the attempt (see `jobglass logs ID`) and echoed to
+    the process log with the job's ids."""
+
+    def __init__(self) -> None:
+        self.writer: LineWriter | None = None
+
+    def _line(self, level: str, stream: str, message: str, fields: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self.writer(level, stream, message, fields or None)
+        _process_log.log(logging.getLevelName(level.upper()), message, extra={"fields": fields})
+
+    def debug(self, message: str, **fields: Any) -> None:
+        self._line("debug", "log", message, fields)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._line("info", "log", message, fields)
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self._line("warning", "log", message, fields)
+
+    def error(self, message: str, **fields: Any) -> None:
+        self._line("error", "log", message, fields)
+
+    def stats(self, values: dict[str, Any]) -> None:
+        """Numbers worth keeping with the attempt (rows read, pages built ...)."""
+        self._line("info", "stats", "stats", dict(values))
+
+
 class Context:
     """Passed to a task whose first parameter is named `ctx` or typed `Context`."""
 
@@ -25,6 +63,8 @@ class Context:
         self._cancel = threading.Event()
         self._cancel_reason: str | None = None
         self.latest_progress = ProgressReport()
+        self.log = TaskLog()
+        self.emitter: Callable[[str, dict[str, Any]], None] | None = None
 
     @property
     def job_id(self) -> int:
@@ -69,5 +109,14 @@ class Context:
 
     def progress(self, done: float, total: float | None = None, message: str | None = None
                  ) -> None:
-        """Record how far the task got; stored with the next heartbeat."""
+        """Record how far the task got; stored with the next heartbeat and as a log line."""
         self.latest_progress = ProgressReport(done, total, message)
+        if self.log.writer is not None:
+            of = "" if total is None else f"/{total:g}"
+            self.log.writer("info", "progress", f"{done:g}{of} {message or ''}".rstrip(),
+                            None)
+
+    def emit(self, name: str, **fields: Any) -> None:
+        """A task's own event, on the same bus as lifecycle events (logs, metrics)."""
+        if self.emitter is not None:
+            self.emitter(name, fields)

@@ -12,6 +12,7 @@ from jobglass.model.errors import (
     UnknownTask,
 )
 from jobglass.model.job import Attempt, Job, JobKind, JobSpec, Outcome, QueueStats, WorkerInfo
+from jobglass.model.logline import LogLine
 from jobglass.model.states import (
     ACTIVE,
     TERMINAL,
@@ -36,6 +37,7 @@ __all__ = [
     "JobSpec",
     "JobState",
     "JobglassError",
+    "LogLine",
     "Outcome",
     "QueueStats",
     "StoreUnavailable",

@@ -9,8 +9,8 @@
 | JobRetrying | an attempt failed and the job waits for `retry_at` | job, error_type, error, retry_at, outcome |
 | JobSucceeded | the task returned | job, duration |
 | JobFailed | no retry left, or the task asked not to retry | job, error_type, error, outcome, duration |
-| JobCancelled | cancelled while running (cancels of waiting jobs come from the store) | job, reason |
-| JobInterrupted | the worker shut down and put it back | job |
+| JobCancelled | cancelled while running (cancels of waiting jobs come from the store) | job, reason, duration |
+| JobInterrupted | the worker shut down and put it back | job, duration |
 | JobReaped | its worker died; the attempt ended `lost` | job, attempt, requeued |
 | StaleReport | a worker reported on a job it no longer holds; ignored | job_id, lease, outcome |
 | WorkerStarted / WorkerHeartbeat / WorkerStopped | worker life | worker_id, ... |
@@ -92,12 +92,14 @@ class JobCancelled(Event):
     handler: ClassVar[str] = "on_job_cancelled"
     job: Job
     reason: str | None
+    duration: float = 0.0
 
 
 @dataclass(slots=True)
 class JobInterrupted(Event):
     handler: ClassVar[str] = "on_job_interrupted"
     job: Job
+    duration: float = 0.0
 
 
 @dataclass(slots=True)

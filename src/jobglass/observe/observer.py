@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from jobglass.observe.events import Event
 
@@ -29,6 +29,7 @@ class FanOut(Observer):
     def __init__(self, observers: Iterable[Observer] = ()) -> None:
         self.observers: list[Observer] = list(observers)
         self.errors: Counter[str] = Counter()
+        self.on_error: Callable[[str], None] | None = None  # e.g. a metrics counter
 
     def add(self, observer: Observer) -> None:
         self.observers.append(observer)
@@ -40,6 +41,8 @@ class FanOut(Observer):
             except Exception:
                 name = type(observer).__name__
                 self.errors[name] += 1
+                if self.on_error is not None:
+                    self.on_error(name)
                 log.exception("observer %s failed on %s", name, type(event).__name__)
 
 

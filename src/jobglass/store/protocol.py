@@ -17,7 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from jobglass.model import Attempt, Job, JobSpec, JobState, Outcome, QueueStats, WorkerInfo
+from jobglass.model import (
+    Attempt,
+    Job,
+    JobSpec,
+    JobState,
+    LogLine,
+    Outcome,
+    QueueStats,
+    WorkerInfo,
+)
+from jobglass.model.access import ApiToken, Scope
+from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import JSONValue
 
 
@@ -171,6 +182,44 @@ class Store(Protocol):
 
     async def workers(self) -> list[WorkerInfo]: ...
 
+    # -- stored job logs -----------------------------------------------------------
+    async def append_logs(self, lines: Sequence[LogLine]) -> None:
+        """Store log lines (any jobs, any attempts) in one transaction."""
+
+    async def read_logs(self, job_id: int, *, attempt: int | None = None, after_id: int = 0,
+                        limit: int = 1000) -> list[LogLine]:
+        """Lines of a job (one attempt, or all), oldest first, with id > `after_id`."""
+
     async def wait_for_jobs(self, timeout: float) -> None:
         """Return when new work may be ready, or after `timeout` seconds."""
+
+    # -- API tokens (stored as SHA-256 hashes, never the secret) ----------------------
+    async def create_token(self, name: str, scope: Scope, token_hash: str, *,
+                           now: float | None = None) -> ApiToken:
+        """Store a token; `ConfigError` when an active token already has that name."""
+
+    async def list_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones too, oldest first."""
+
+    async def revoke_token(self, name: str, *, now: float | None = None) -> bool:
+        """Revoke the active token called `name`; False when there is none."""
+
+    async def token_by_hash(self, token_hash: str, *, now: float | None = None
+                            ) -> ApiToken | None:
+        """The active token with that hash (its `last_used_at` refreshed at most once
+        a minute), or None."""
+
+    async def has_tokens(self) -> bool:
+        """True when at least one token is active: the API then requires one."""
+
+    # -- health sampling (cost bounded by active jobs and the window) ------------------
+    async def throughput(self, window: float, *, now: float | None = None
+                         ) -> list[Throughput]:
+        """Per queue: jobs that ended (succeeded, failed, cancelled) in the last `window` s."""
+
+    async def health_sample(self, *, silent_after: float, window: float,
+                            now: float | None = None, limit: int = 100) -> HealthSample:
+        """Queue stats, throughput over `window`, the newest finish, and up to `limit`
+        suspects: running jobs past their timeout, or whose worker is dead, stopped,
+        missing, or silent for longer than `silent_after` seconds."""
 

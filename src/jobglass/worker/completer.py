@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from jobglass.model import StoreUnavailable
 from jobglass.store import Report, Store
@@ -21,8 +21,10 @@ log = logging.getLogger("jobglass.worker")
 
 class Completer:
     def __init__(self, store: Store, on_result: Callable[[Running, Report, bool], None],
-                 max_batch: int = 500) -> None:
+                 max_batch: int = 500,
+                 before_write: Callable[[], Awaitable[None]] | None = None) -> None:
         self.store = store
+        self.before_write = before_write  # e.g. store job logs before the job shows as ended
         self.on_result = on_result
         self.max_batch = max_batch
         self._pending: list[tuple[Running, Report]] = []
@@ -44,6 +46,8 @@ class Completer:
             while self._pending:
                 batch = self._pending[: self.max_batch]
                 try:
+                    if self.before_write is not None:
+                        await self.before_write()
                     applied = await self.store.finish_many([r for _, r in batch])
                 except (StoreUnavailable, OSError) as exc:
                     log.warning("could not record %d results, retrying in %.2fs: %s",

@@ -19,6 +19,7 @@ from typing import Any
 from jobglass.app import App, Context
 from jobglass.app.signals import DontRetry
 from jobglass.model import Job, JobKind, Outcome
+from jobglass.observe.joblog import current_attempt
 from jobglass.store import Report
 from jobglass.worker.outcome import failure_report, stopped_report, success_report
 from jobglass.worker.shell import run_shell
@@ -119,7 +120,10 @@ class Executor:
             raise
 
     async def _shell(self, job: Job) -> Any:
-        result = await run_shell(job.command or "")
+        attempt_log = current_attempt.get()
+        on_output = None if attempt_log is None else (
+            lambda text: attempt_log.write_text("stdout", text))
+        result = await run_shell(job.command or "", on_output)
         if result.exit_code != 0:
             tail = result.output[-2000:]
             raise ShellCommandFailed(f"exit code {result.exit_code}: {tail}")

@@ -9,6 +9,7 @@ takes its place, so the pool keeps its size.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -76,7 +77,8 @@ class SyncPool:
     def submit(self, fn: Callable[[], Any]) -> tuple[asyncio.Future[Any], _Item]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        item = _Item(fn, loop, future)
+        context = contextvars.copy_context()  # the job's ids and log follow it to the thread
+        item = _Item(lambda: context.run(fn), loop, future)
         self._queue.put(item)
         return future, item
 

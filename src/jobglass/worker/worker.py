@@ -13,13 +13,15 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from jobglass.app import App, Context
 from jobglass.model import Job, JobState, Outcome, WorkerInfo
 from jobglass.observe import events as ev
+from jobglass.observe.joblog import OutputCapture
 from jobglass.observe.observer import Observer
+from jobglass.observe.scope import JobScope
 from jobglass.store import Report, Store
 from jobglass.store.rules import target_state
 from jobglass.worker.completer import Completer
@@ -58,8 +60,10 @@ def new_worker_id() -> str:
 
 class Worker:
     def __init__(self, app: App, settings: WorkerSettings | None = None, *,
-                 observer: Observer | None = None, worker_id: str | None = None) -> None:
+                 observer: Observer | None = None, worker_id: str | None = None,
+                 scope: Callable[[Store], JobScope] | None = None) -> None:
         self.app = app
+        self._make_scope = scope or (lambda store: JobScope())
         self.settings = settings or WorkerSettings()
         self.observer = observer or app.observer
         self.id = worker_id or new_worker_id()
@@ -107,17 +111,27 @@ class Worker:
         self.emit(ev.WorkerStarted(self.id, list(s.queues), s.concurrency))
         log.info("worker %s started: queues=%s concurrency=%d", self.id,
                  ",".join(s.queues) or "*", s.concurrency)
-        completer = Completer(store, self._recorded)
+        self.scope = self._make_scope(store)
+        sink = self.scope.sink
+        completer = Completer(store, self._recorded,
+                              before_write=sink.flush if sink is not None else None)
         services = [asyncio.create_task(completer.run(), name="completer"),
                     asyncio.create_task(Heartbeat(self, store).run(), name="heartbeat")]
         if s.reap:
             services.append(asyncio.create_task(Reaper(self, store).run(), name="reaper"))
+        capture = OutputCapture()
+        if sink is not None:
+            services.append(asyncio.create_task(sink.run(), name="job-logs"))
+            capture.install()
         self._completer = completer
         try:
             await self._claim_loop(store)
             await self._drain()
             await completer.drain()
+            if sink is not None:
+                await sink.flush()
         finally:
+            capture.remove()
             for service in services:
                 service.cancel()
             await asyncio.gather(*services, return_exceptions=True)
@@ -169,9 +183,13 @@ class Worker:
         run.task = asyncio.create_task(self._run_one(run), name=f"job-{job.id}")
 
     async def _run_one(self, run: Running) -> Report | None:
-        self.emit(ev.JobStarted(run.job, self.id))
+        job = run.job
+        run.ctx.emitter = lambda name, fields: self.emit(ev.TaskEvent(job, name, fields))
         try:
-            report = await self._executor.execute(run)
+            with self.scope.enter(job, run.ctx, self.id) as attempt:
+                self.emit(ev.JobStarted(job, self.id))
+                report = await self._executor.execute(run)
+                attempt.finish(report)
         finally:
             self.running.pop(run.job.id, None)
             self._slot_free.set()
@@ -213,10 +231,10 @@ class Worker:
             self.emit(ev.JobSucceeded(job, duration))
         elif report.outcome is Outcome.INTERRUPTED:
             job.state = JobState.QUEUED
-            self.emit(ev.JobInterrupted(job))
+            self.emit(ev.JobInterrupted(job, duration))
         elif report.outcome is Outcome.CANCELLED:
             job.state = JobState.CANCELLED
-            self.emit(ev.JobCancelled(job, report.reason))
+            self.emit(ev.JobCancelled(job, report.reason, duration))
         elif target is JobState.QUEUED and report.retry_at is not None:
             job.state, job.error = JobState.QUEUED, report.error_message
             log.info("job %s attempt %s %s, retry at %.3f: %s", job.id, job.attempt,
