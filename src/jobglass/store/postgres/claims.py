@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 from jobglass.model import Job, JobState, check_transition, sources_of
 from jobglass.store.codec import dumps
 from jobglass.store.postgres import graph
-from jobglass.store.postgres.rows import fetch, job_columns, job_from_row, sql_states
+from jobglass.store.postgres.rows import fetch, job_columns, job_from_row
 from jobglass.store.protocol import Report
 from jobglass.store.rules import spends_retry, target_state
 
@@ -27,7 +27,7 @@ Conn = AsyncConnection[Any]
 _FROM = JobState.RUNNING
 for _target in (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED):
     check_transition(_FROM, _target)
-_CLAIMABLE = sql_states(s for s in sources_of(JobState.RUNNING))
+_CLAIMABLE = [s.value for s in sources_of(JobState.RUNNING)]
 
 
 async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit: int,
@@ -36,19 +36,23 @@ async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit
         conn,
         # The pick walks the partial ready index in claim order (see 0002_pick_ready.sql);
         # the update re-checks the state, a compare-and-set on rows we have locked.
-        f"WITH picked AS (SELECT {s}.jobglass_pick_ready(%(now)s, %(queues)s::text[],"
-        "  %(limit)s, %(shell)s) AS id),"
-        f" claimed AS (UPDATE {s}.jobglass_jobs j SET state = 'running',"
+        # = ANY(ARRAY(...)): the planner cannot size a set-returning function and would
+        # hash-join the whole table; an id array is looked up through the primary key.
+        f"WITH claimed AS (UPDATE {s}.jobglass_jobs j SET state = 'running',"
         "  attempt = j.attempt + 1, lease = %(lease)s, worker_id = %(worker)s,"
         "  started_at = %(now)s, cancel_requested = false, progress_done = NULL,"
         "  progress_total = NULL, progress_message = NULL"
-        f"  FROM picked WHERE j.id = picked.id AND j.state IN {_CLAIMABLE} RETURNING j.*),"
+        f"  WHERE j.id = ANY(ARRAY(SELECT {s}.jobglass_pick_ready(%(now)s, %(queues)s::text[],"
+        # The state check is a compare-and-set the planner cannot turn into a scan of
+        # the partial ready index (with stale statistics it would): ids go by the key.
+        f"   %(limit)s, %(shell)s))) AND j.state IN (SELECT unnest(%(claimable)s::text[]))"
+        "  RETURNING j.*),"
         f" attempts AS (INSERT INTO {s}.jobglass_attempts"
         "  (job_id, number, worker_id, lease, started_at)"
         "  SELECT id, attempt, %(worker)s, %(lease)s, %(now)s FROM claimed)"
         f" SELECT {job_columns(s, 'claimed')} FROM claimed",
         {"now": float(now), "queues": list(queues), "limit": limit, "lease": lease,
-         "worker": worker_id, "shell": allow_shell})
+         "worker": worker_id, "shell": allow_shell, "claimable": _CLAIMABLE})
     jobs = [job_from_row(r) for r in rows]
     jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
     return jobs
