@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from jobglass.store.migrations import latest_version
+
 
 def jobglass(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "JOBGLASS_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"}
@@ -84,4 +86,4 @@ def test_prune_deletes_only_old_finished_jobs(tmp_path: Path) -> None:
 def test_migrate_reports_the_version(tmp_path: Path) -> None:
     result = jobglass(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
-    assert "schema version 1" in result.stdout
+    assert f"schema version {latest_version('jobglass.store.sqlite')}" in result.stdout

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import functools
 import json
-import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -83,8 +82,3 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ConfigError(f"not a duration: {text!r} (use e.g. 30s, 15m, 2h, 7d)")
     return float(match.group(1)) * _UNIT[match.group(2)]
-
-
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -18,15 +19,21 @@ from jobglass.cli.common import (
     guarded,
     parse_duration,
     print_json,
-    setup_logging,
     with_store,
 )
-from jobglass.cli.run import run_worker
+from jobglass.cli.run import run_worker, supervise
+from jobglass.cli.telemetry import (
+    ConfigOption,
+    LogFormatOption,
+    LogLevelOption,
+    telemetry_config,
+)
 from jobglass.model import ConfigError, JobState
+from jobglass.model.states import TERMINAL
+from jobglass.observe.setup import install
 from jobglass.store import JobFilter, Store, database_url
 from jobglass.worker import WorkerSettings
 from jobglass.worker.loader import load_app
-from jobglass.worker.supervisor import Supervisor
 
 cli = typer.Typer(name="jobglass", help="Durable background jobs that explain themselves.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -53,40 +60,30 @@ def worker(
     lease: Annotated[float, typer.Option(help="silent this long = dead (s)")] = 30.0,
     shutdown_timeout: Annotated[float, typer.Option(help="drain time on SIGTERM (s)")] = 30.0,
     grace: Annotated[float, typer.Option(help="sync task's time to honour a cancel (s)")] = 5.0,
-    log_level: Annotated[str, typer.Option()] = "INFO",
+    log_level: Annotated[str | None, LogLevelOption] = None,
+    log_format: Annotated[str | None, LogFormatOption] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="serve /metrics on this port")] = None,
+    metrics_host: Annotated[str, typer.Option(help="address for /metrics")] = "127.0.0.1",
     database_url_: Annotated[str | None, DatabaseOption] = None,
     child: Annotated[bool, typer.Option("--child", hidden=True)] = False,
 ) -> None:
     """Run workers that claim and execute jobs."""
-    setup_logging(log_level)
+    cfg = telemetry_config(config, log_level, log_format)
     if processes < 1:
         raise ConfigError("--processes must be at least 1")
-    if processes > 1:
-        argv = [a for a in sys.argv[1:]]
-        code = Supervisor([*_without_processes(argv), "--child"], processes).run()
-        raise typer.Exit(code)
     application = load_app(app) if app else App(database_url_)
     if database_url_:
         application.database_url = database_url_
+    if processes > 1:
+        raise typer.Exit(supervise(application, cfg, sys.argv[1:], processes,
+                                   (metrics_host, metrics_port) if metrics_port else None,
+                                   lease))
+    telemetry = install(application, cfg, lease=lease)
     settings = _settings(queues, concurrency, allow_shell, heartbeat, lease, shutdown_timeout,
                          grace, recycle=child)
-    raise typer.Exit(run_worker(application, settings))
-
-
-def _without_processes(argv: list[str]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for arg in argv:
-        if skip:
-            skip = False
-            continue
-        if arg in ("--processes", "-p"):
-            skip = True
-            continue
-        if arg.startswith("--processes="):
-            continue
-        out.append(arg)
-    return out
+    addr = (metrics_host, metrics_port) if metrics_port and not child else None
+    raise typer.Exit(run_worker(application, settings, telemetry=telemetry, metrics_addr=addr))
 
 
 @cli.command()
@@ -96,11 +93,13 @@ def up(
     demo: Annotated[bool, typer.Option("--demo", help="enqueue a steady mix of demo jobs")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c")] = 10,
     allow_shell: Annotated[bool, typer.Option("--allow-shell")] = True,
-    log_level: Annotated[str, typer.Option()] = "INFO",
+    log_level: Annotated[str | None, LogLevelOption] = None,
+    log_format: Annotated[str | None, LogFormatOption] = None,
+    config: Annotated[str | None, ConfigOption] = None,
     database_url_: Annotated[str | None, DatabaseOption] = None,
 ) -> None:
     """Everything in one process on embedded SQLite: workers and maintenance."""
-    setup_logging(log_level)
+    cfg = telemetry_config(config, log_level, log_format)
     if demo and app:
         raise ConfigError("give --app or --demo, not both")
     if demo:
@@ -114,10 +113,11 @@ def up(
         side = None
     if database_url_:
         application.database_url = database_url_
+    telemetry = install(application, cfg)
     console.print(f"jobglass up: database {application.database_url}; "
                   f"{len(application.tasks)} tasks; Ctrl-C stops", highlight=False)
     settings = _settings("", concurrency, allow_shell, 1.0, 30.0, 10.0, 5.0)
-    raise typer.Exit(run_worker(application, settings, side))
+    raise typer.Exit(run_worker(application, settings, side, telemetry=telemetry))
 
 
 def _parse_args(raw: str) -> tuple[list[Any], dict[str, Any]]:
@@ -236,6 +236,36 @@ def show(job_id: int, as_json: Annotated[bool, JsonOption] = False,
         return
     console.print(render.job_table(job))
     console.print(render.attempts_table(attempts))
+
+
+@cli.command()
+@guarded
+def logs(job_id: int,
+         attempt: Annotated[int | None, typer.Option("--attempt", help="one attempt only")] = None,
+         follow: Annotated[bool, typer.Option("--follow", "-f", help="keep printing new lines")
+                           ] = False,
+         as_json: Annotated[bool, JsonOption] = False,
+         database_url_: Annotated[str | None, DatabaseOption] = None) -> None:
+    """The stored log of a job's attempts: ctx.log lines, print output, logging records."""
+
+    async def show_lines(store: Store) -> None:
+        await store.get(job_id)  # JobNotFound for a wrong id
+        after = 0
+        while True:
+            lines = await store.read_logs(job_id, attempt=attempt, after_id=after)
+            for line in lines:
+                if as_json:
+                    print_json(line)
+                else:
+                    console.print(render.log_line(line), highlight=False, soft_wrap=True)
+            if lines:
+                after = lines[-1].id or after
+                continue
+            if not follow or (await store.get(job_id)).state in TERMINAL:
+                return
+            await asyncio.sleep(0.25)
+
+    with_store(database_url_, show_lines)
 
 
 @cli.command()

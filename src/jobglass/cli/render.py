@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
-from jobglass.model import Attempt, Job, QueueStats, WorkerInfo
+from jobglass.model import Attempt, Job, LogLine, QueueStats, WorkerInfo
 
 
 def when(ts: float | None) -> str:
@@ -71,3 +72,15 @@ def queues_table(stats: Sequence[QueueStats]) -> Table:
         table.add_row(q.queue, str(c.get("blocked", 0)), str(c.get("queued", 0)),
                       str(c.get("running", 0)), age, "yes" if q.paused else "")
     return table
+
+
+_LEVEL_STYLE = {"debug": "dim", "info": "", "warning": "yellow", "error": "red"}
+
+
+def log_line(line: LogLine) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(line.ts)) + f".{int(line.ts % 1 * 1000):03d}"
+    style = _LEVEL_STYLE.get(line.level, "")
+    fields = "" if not line.fields else " " + " ".join(f"{k}={v}" for k, v in line.fields.items())
+    head = f"#{line.attempt} {stamp} {line.level:<7} {line.stream:<8}"
+    text = escape(f"{head} {line.message}{fields}")
+    return f"[{style}]{text}[/{style}]" if style else text

@@ -74,5 +74,18 @@ def configure_logging(fmt: str | None = None, level: str = "INFO",
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
+def _default_setup() -> None:
+    """Until someone configures logging, jobglass's structured lines go to the stdlib
+    `logging` tree as plain records (fields as `extra`), never to stdout."""
+    if not structlog.is_configured():
+        structlog.configure(
+            processors=[structlog.contextvars.merge_contextvars,
+                        structlog.stdlib.render_to_log_kwargs],
+            logger_factory=structlog.stdlib.LoggerFactory(),
+            wrapper_class=structlog.stdlib.BoundLogger,
+        )
+
+
 def get_logger(name: str) -> Any:
+    _default_setup()
     return structlog.stdlib.get_logger(name)

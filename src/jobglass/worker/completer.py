@@ -9,14 +9,13 @@ reports and tries again; nothing is dropped.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 
-from jobglass.model import StoreUnavailable
+from jobglass.observe.logs import get_logger
 from jobglass.store import Report, Store
 from jobglass.worker.execute import Running
 
-log = logging.getLogger("jobglass.worker")
+log = get_logger("jobglass.worker")
 
 
 class Completer:
@@ -49,9 +48,9 @@ class Completer:
                     if self.before_write is not None:
                         await self.before_write()
                     applied = await self.store.finish_many([r for _, r in batch])
-                except (StoreUnavailable, OSError) as exc:
-                    log.warning("could not record %d results, retrying in %.2fs: %s",
-                                len(batch), backoff, exc)
+                except Exception as exc:  # StoreUnavailable, a locked database ...
+                    log.warning("could not record results, will retry", results=len(batch),
+                                retry_in_s=backoff, error=str(exc))
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
                     continue

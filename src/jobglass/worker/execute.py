@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +19,13 @@ from jobglass.app import App, Context
 from jobglass.app.signals import DontRetry
 from jobglass.model import Job, JobKind, Outcome
 from jobglass.observe.joblog import current_attempt
+from jobglass.observe.logs import get_logger
 from jobglass.store import Report
 from jobglass.worker.outcome import failure_report, stopped_report, success_report
 from jobglass.worker.shell import run_shell
 from jobglass.worker.threads import SyncPool
 
-log = logging.getLogger("jobglass.worker")
+log = get_logger("jobglass.worker")
 
 
 class ShellCommandFailed(Exception):
@@ -112,8 +112,8 @@ class Executor:
             if run.stop_reason != "interrupted":
                 await asyncio.wait([future], timeout=self.grace)
             if not future.done() and self.pool.abandon(item):
-                log.error("job %s (%s) ignored cancellation for %.1fs; its thread is abandoned",
-                          job.id, job.task, self.grace)
+                log.error("sync task ignored cancellation; its thread is abandoned",
+                          job_id=job.id, task=job.task, grace_s=self.grace)
                 self.on_hung(job)
             if future.done() and not future.cancelled():
                 future.exception()  # retrieved, so asyncio does not warn about it

@@ -4,16 +4,16 @@ logs and survives store errors, and stops when its task is cancelled."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING
 
 from jobglass.observe import events as ev
+from jobglass.observe.logs import get_logger
 from jobglass.store import Progress, Store
 
 if TYPE_CHECKING:
     from jobglass.worker.worker import Worker
 
-log = logging.getLogger("jobglass.worker")
+log = get_logger("jobglass.worker")
 
 
 class Heartbeat:
@@ -37,7 +37,7 @@ class Heartbeat:
         try:
             reply = await self.store.heartbeat(self.worker.id, progress)
         except Exception as exc:
-            log.warning("heartbeat of worker %s failed: %s", self.worker.id, exc)
+            log.warning("heartbeat failed", worker_id=self.worker.id, error=str(exc))
             return
         self.worker.emit(ev.WorkerHeartbeat(self.worker.id, len(runs)))
         for run in runs:
@@ -47,13 +47,13 @@ class Heartbeat:
         for job_id in reply.cancel:
             target = self.worker.running.get(job_id)
             if target is not None:
-                log.info("job %s: cancel requested, stopping it", job_id)
+                log.info("cancel requested, stopping the job", job_id=job_id)
                 target.stop("cancelled")
         for job_id in reply.lost:
             target = self.worker.running.get(job_id)
             if target is not None:
-                log.warning("job %s is no longer held by worker %s; abandoning it", job_id,
-                            self.worker.id)
+                log.warning("job no longer held by this worker; abandoning it", job_id=job_id,
+                            worker_id=self.worker.id)
                 target.stop("lost")
 
 
@@ -79,9 +79,7 @@ class Reaper:
                 return
             reaped = await self.store.reap(self.worker.settings.lease)
         except Exception as exc:
-            log.warning("reaper of worker %s failed: %s", self.worker.id, exc)
+            log.warning("reaper failed", worker_id=self.worker.id, error=str(exc))
             return
         for item in reaped:
-            log.warning("job %s reaped (%s): %s", item.job.id,
-                        "requeued" if item.requeued else "failed", item.attempt.error_message)
             self.worker.emit(ev.JobReaped(item.job, item.attempt, item.requeued))

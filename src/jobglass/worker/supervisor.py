@@ -20,8 +20,9 @@ log = logging.getLogger("jobglass.supervisor")
 
 class Supervisor:
     def __init__(self, child_args: Sequence[str], processes: int, *,
-                 restart_delay: float = 0.5) -> None:
+                 restart_delay: float = 0.5, env: dict[str, str] | None = None) -> None:
         self.child_args = list(child_args)
+        self.env = env
         self.processes = processes
         self.restart_delay = restart_delay
         self.children: list[subprocess.Popen[bytes]] = []
@@ -30,7 +31,7 @@ class Supervisor:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "jobglass", *self.child_args]
-        child = subprocess.Popen(cmd)
+        child = subprocess.Popen(cmd, env=self.env)
         log.info("started worker process %s", child.pid)
         return child
 

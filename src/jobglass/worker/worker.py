@@ -8,7 +8,6 @@ return. A second request skips the wait.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import time
@@ -20,6 +19,7 @@ from jobglass.app import App, Context
 from jobglass.model import Job, JobState, Outcome, WorkerInfo
 from jobglass.observe import events as ev
 from jobglass.observe.joblog import OutputCapture
+from jobglass.observe.logs import get_logger
 from jobglass.observe.observer import Observer
 from jobglass.observe.scope import JobScope
 from jobglass.store import Report, Store
@@ -29,7 +29,7 @@ from jobglass.worker.execute import Executor, Running
 from jobglass.worker.services import Heartbeat, Reaper
 from jobglass.worker.threads import SyncPool
 
-log = logging.getLogger("jobglass.worker")
+log = get_logger("jobglass.worker")
 
 EXIT_RECYCLE = 75  # a hung sync task: ask the supervisor for a fresh process
 
@@ -94,7 +94,8 @@ class Worker:
 
     def _on_hung(self, job: Job) -> None:
         if self.settings.recycle_on_hung:
-            log.error("worker %s will be replaced: job %s left a hung thread", self.id, job.id)
+            log.error("worker will be replaced: a job left a hung thread", worker_id=self.id,
+                      job_id=job.id)
             self.request_stop(EXIT_RECYCLE)
 
     def emit(self, event: ev.Event) -> None:
@@ -109,8 +110,6 @@ class Worker:
             id=self.id, host=socket.gethostname(), pid=os.getpid(), queues=list(s.queues),
             started_at=now, last_heartbeat=now, state="running"))
         self.emit(ev.WorkerStarted(self.id, list(s.queues), s.concurrency))
-        log.info("worker %s started: queues=%s concurrency=%d", self.id,
-                 ",".join(s.queues) or "*", s.concurrency)
         self.scope = self._make_scope(store)
         sink = self.scope.sink
         completer = Completer(store, self._recorded,
@@ -138,10 +137,9 @@ class Worker:
             try:
                 await store.stop_worker(self.id)
             except Exception as exc:
-                log.warning("could not mark worker %s stopped: %s", self.id, exc)
+                log.warning("could not mark the worker stopped", worker_id=self.id, error=str(exc))
             self._pool.shutdown()
             self.emit(ev.WorkerStopped(self.id, "recycle" if self.exit_code else "shutdown"))
-            log.info("worker %s stopped", self.id)
         return self.exit_code
 
     async def _claim_loop(self, store: Store) -> None:
@@ -157,7 +155,7 @@ class Worker:
             try:
                 jobs = await store.claim(self.id, s.queues, free, allow_shell=s.allow_shell)
             except Exception as exc:
-                log.warning("claim failed, retrying in %.2fs: %s", backoff, exc)
+                log.warning("claim failed, will retry", retry_in_s=backoff, error=str(exc))
                 await self._wait_or_stop(asyncio.sleep(backoff))
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -201,8 +199,9 @@ class Worker:
         """In-flight jobs get `shutdown_timeout` to finish; the rest are interrupted."""
         tasks = [r.task for r in self.running.values() if r.task is not None]
         if tasks:
-            log.info("worker %s waiting up to %.1fs for %d running jobs", self.id,
-                     self.settings.shutdown_timeout, len(tasks))
+            log.info("worker draining: waiting up to shutdown_timeout for running jobs",
+                     worker_id=self.id, shutdown_timeout_s=self.settings.shutdown_timeout,
+                     running=len(tasks))
             hurry = asyncio.ensure_future(self._hurry.wait())
             everything = asyncio.ensure_future(asyncio.wait(tasks))
             await asyncio.wait({hurry, everything}, timeout=self.settings.shutdown_timeout,
@@ -221,8 +220,6 @@ class Worker:
         duration = time.time() - run.started
         if not applied:
             self.stale_reports += 1
-            log.warning("stale report ignored: job %s attempt %s (%s) is no longer held by %s",
-                        job.id, job.attempt, report.outcome, self.id)
             self.emit(ev.StaleReport(job.id, report.lease, report.outcome))
             return
         target = target_state(report)
@@ -237,14 +234,10 @@ class Worker:
             self.emit(ev.JobCancelled(job, report.reason, duration))
         elif target is JobState.QUEUED and report.retry_at is not None:
             job.state, job.error = JobState.QUEUED, report.error_message
-            log.info("job %s attempt %s %s, retry at %.3f: %s", job.id, job.attempt,
-                     report.outcome, report.retry_at, report.error_message)
             self.emit(ev.JobRetrying(job, report.outcome, report.error_type,
                                      report.error_message, report.retry_at, duration))
         else:
             job.state, job.error = JobState.FAILED, report.error_message
-            log.error("job %s failed for good after attempt %s: %s", job.id, job.attempt,
-                      report.error_message)
             self.emit(ev.JobFailed(job, report.outcome, report.error_type,
                                    report.error_message, duration))
 
