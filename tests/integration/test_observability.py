@@ -178,14 +178,7 @@ async def test_reaped_jobs_are_counted(app: App, wait_for: WaitFor) -> None:
     reaper = jobglass.Worker(app, WorkerSettings(lease=60.0))
     from jobglass.worker.services import Reaper
 
-    original = store.reap
-
-    async def reap_later(lease: float, *, now: float | None = None) -> Any:
-        return await original(lease, now=time.time() + 3600)
-
-    store.reap = reap_later  # type: ignore[method-assign]
-    await Reaper(reaper, store).sweep()
-    store.reap = original  # type: ignore[method-assign]
+    await Reaper(reaper, store).sweep(now=time.time() + 3600)  # as if an hour went by
     worker.request_stop()
     worker.request_stop()
     await asyncio.wait_for(task, 10)
@@ -371,7 +364,7 @@ async def test_stdout_and_logging_land_in_the_right_attempt(app: App, wait_for: 
         ("log", "stdlib on attempt 1")]
     assert first[1].fields == {"rows": 10}
     assert first[2].level == "error"
-    assert [ln.message for ln in second][0] == "printed on attempt 2"
+    assert second[0].message == "printed on attempt 2"
     assert [ln.message for ln in await store.read_logs(other.id)] == ["the other job"]
     after = await store.read_logs(handle.id, after_id=first[-1].id or 0)
     assert [ln.attempt for ln in after] == [2, 2, 2]

@@ -73,11 +73,11 @@ class Reaper:
             await self.sweep()
             await asyncio.sleep(self.interval)
 
-    async def sweep(self) -> None:
+    async def sweep(self, now: float | None = None) -> None:
         try:
             if not await self.store.try_lead(self.worker.id):
                 return
-            reaped = await self.store.reap(self.worker.settings.lease)
+            reaped = await self.store.reap(self.worker.settings.lease, now=now)
         except Exception as exc:
             log.warning("reaper failed", worker_id=self.worker.id, error=str(exc))
             return
