@@ -14,6 +14,7 @@
 | JobReaped | its worker died; the attempt ended `lost` | job, attempt, requeued |
 | StaleReport | a worker reported on a job it no longer holds; ignored | job_id, lease, outcome |
 | WorkerStarted / WorkerHeartbeat / WorkerStopped | worker life | worker_id, ... |
+| WorkerLost | the reaper found a worker silent past its lease while it held jobs | worker_id, evidence |
 | TaskEvent | a task's own `ctx.emit(name, **fields)` | job, name, fields |
 """
 
@@ -138,6 +139,13 @@ class WorkerStopped(Event):
     handler: ClassVar[str] = "on_worker_stopped"
     worker_id: str
     reason: str
+
+
+@dataclass(slots=True)
+class WorkerLost(Event):
+    handler: ClassVar[str] = "on_worker_lost"
+    worker_id: str
+    evidence: dict[str, Any]
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ DEFAULT_LEVELS: dict[str, int] = {
     "WorkerStarted": logging.INFO,
     "WorkerHeartbeat": logging.DEBUG,
     "WorkerStopped": logging.INFO,
+    "WorkerLost": logging.WARNING,
     "TaskEvent": logging.INFO,
 }
 
@@ -46,6 +47,7 @@ MESSAGES: dict[str, str] = {
     "WorkerStarted": "worker started",
     "WorkerHeartbeat": "worker heartbeat",
     "WorkerStopped": "worker stopped",
+    "WorkerLost": "worker lost: silent past its lease",
     "TaskEvent": "task event",
 }
 

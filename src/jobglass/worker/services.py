@@ -81,5 +81,12 @@ class Reaper:
         except Exception as exc:
             log.warning("reaper failed", worker_id=self.worker.id, error=str(exc))
             return
+        lost: dict[str, dict[str, object]] = {}
         for item in reaped:
+            evidence = item.attempt.evidence or {}
+            worker_id = evidence.get("worker_id")
+            if isinstance(worker_id, str):
+                lost.setdefault(worker_id, dict(evidence))
             self.worker.emit(ev.JobReaped(item.job, item.attempt, item.requeued))
+        for worker_id, evidence in lost.items():
+            self.worker.emit(ev.WorkerLost(worker_id, evidence))
