@@ -89,3 +89,30 @@ CREATE TABLE jobglass_queues (
     name TEXT PRIMARY KEY,
     paused INTEGER NOT NULL DEFAULT 0
 );
+
+CREATE TABLE jobglass_job_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    level TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    message TEXT NOT NULL,
+    fields TEXT
+);
+CREATE INDEX jobglass_job_logs_job ON jobglass_job_logs (job_id, attempt, id);
+
+-- 0003: API tokens and the health sample's index.
+CREATE TABLE jobglass_tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_used_at REAL,
+    revoked_at REAL
+);
+CREATE UNIQUE INDEX jobglass_tokens_hash ON jobglass_tokens (token_hash);
+CREATE UNIQUE INDEX jobglass_tokens_name ON jobglass_tokens (name) WHERE revoked_at IS NULL;
+CREATE INDEX jobglass_jobs_done ON jobglass_jobs (finished_at, queue, state)
+    WHERE state IN ('succeeded', 'failed', 'cancelled');

@@ -29,6 +29,8 @@ from jobglass.model import (
     check_transition,
     sources_of,
 )
+from jobglass.model.access import ApiToken, Scope
+from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import Attempt
 from jobglass.store import wakeups
 from jobglass.store.codec import dumps
@@ -41,7 +43,9 @@ from jobglass.store.protocol import (
     Report,
 )
 from jobglass.store.rules import after_lost, lost_evidence, lost_message, spends_retry, target_state
+from jobglass.store.sqlite import health as health_sql
 from jobglass.store.sqlite import reads
+from jobglass.store.sqlite import tokens as tokens_sql
 from jobglass.store.sqlite.connection import SQLiteConnection
 from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
 from jobglass.store.sqlite.rows import job_from_row
@@ -513,3 +517,54 @@ class SQLiteStore:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), min(left, self.poll_interval))
 
+    # -- API tokens ----------------------------------------------------------------
+    async def create_token(self, name: str, scope: Scope, token_hash: str, *,
+                           now: float | None = None) -> ApiToken:
+        when = time.time() if now is None else now
+
+        def _create() -> ApiToken:
+            with self._conn.write() as db:
+                return tokens_sql.create(db, name, scope, token_hash, when)
+
+        return await self._conn.run(_create)
+
+    async def list_tokens(self) -> list[ApiToken]:
+        return await self._conn.run(lambda: tokens_sql.list_all(self._conn.db))
+
+    async def revoke_token(self, name: str, *, now: float | None = None) -> bool:
+        when = time.time() if now is None else now
+
+        def _revoke() -> bool:
+            with self._conn.write() as db:
+                return tokens_sql.revoke(db, name, when)
+
+        return await self._conn.run(_revoke)
+
+    async def token_by_hash(self, token_hash: str, *, now: float | None = None
+                            ) -> ApiToken | None:
+        when = time.time() if now is None else now
+
+        def _lookup() -> ApiToken | None:
+            found = tokens_sql.by_hash(self._conn.db, token_hash)
+            if found is not None and tokens_sql.needs_touch(found, when):
+                with self._conn.write() as db:
+                    tokens_sql.touch(db, found.id, when)
+                found.last_used_at = when
+            return found
+
+        return await self._conn.run(_lookup)
+
+    async def has_tokens(self) -> bool:
+        return await self._conn.run(lambda: tokens_sql.any_active(self._conn.db))
+
+    # -- health sampling -------------------------------------------------------------
+    async def throughput(self, window: float, *, now: float | None = None
+                         ) -> list[Throughput]:
+        when = time.time() if now is None else now
+        return await self._conn.run(lambda: health_sql.throughput(self._conn.db, window, when))
+
+    async def health_sample(self, *, silent_after: float, window: float,
+                            now: float | None = None, limit: int = 100) -> HealthSample:
+        when = time.time() if now is None else now
+        return await self._conn.run(
+            lambda: health_sql.sample(self._conn.db, silent_after, window, when, limit))
