@@ -90,6 +90,18 @@ CREATE TABLE jobglass_queues (
     paused boolean NOT NULL DEFAULT false
 );
 
+CREATE TABLE jobglass_job_logs (
+    id bigserial PRIMARY KEY,
+    job_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    ts double precision NOT NULL,
+    level text NOT NULL,
+    stream text NOT NULL,
+    message text NOT NULL,
+    fields jsonb
+);
+CREATE INDEX jobglass_job_logs_job ON jobglass_job_logs (job_id, attempt, id);
+
 -- The ready-job pick of a claim: see migrations/0002_pick_ready.sql for why it is a function.
 CREATE FUNCTION jobglass_pick_ready(p_now double precision, p_queues text[], p_limit integer,
                                     p_allow_shell boolean)

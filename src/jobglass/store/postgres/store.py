@@ -24,6 +24,7 @@ from jobglass.model import (
     Job,
     JobSpec,
     JobState,
+    LogLine,
     QueueStats,
     UniqueKeyConflict,
     WorkerInfo,
@@ -32,7 +33,7 @@ from jobglass.model import (
 )
 from jobglass.model.job import Attempt
 from jobglass.store import wakeups
-from jobglass.store.postgres import claims, graph, maintenance, reads
+from jobglass.store.postgres import claims, graph, joblogs, maintenance, reads
 from jobglass.store.postgres.config import parse_url
 from jobglass.store.postgres.enqueue import enqueue
 from jobglass.store.postgres.leader import Leadership
@@ -265,6 +266,18 @@ class PostgresStore:
     async def workers(self) -> list[WorkerInfo]:
         return await self._pool.run(lambda conn: reads.workers(conn, self._s),
                                     transaction=False)
+
+    # -- stored job logs ---------------------------------------------------------
+    async def append_logs(self, lines: Sequence[LogLine]) -> None:
+        if lines:
+            await self._pool.run(lambda conn: joblogs.append(conn, self._s, lines),
+                                 transaction=False)
+
+    async def read_logs(self, job_id: int, *, attempt: int | None = None, after_id: int = 0,
+                        limit: int = 1000) -> list[LogLine]:
+        return await self._pool.run(
+            lambda conn: joblogs.read(conn, self._s, job_id, attempt, after_id, limit),
+            transaction=False)
 
     # -- wake-ups --------------------------------------------------------------
     async def _notify(self, conn: Conn, queues: Sequence[str]) -> None:
