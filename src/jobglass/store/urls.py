@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import cast
 
 from jobglass.model import ConfigError
 from jobglass.store.protocol import Store
@@ -26,9 +25,7 @@ def store_from_url(url: str) -> Store:
             from jobglass.store.postgres import PostgresStore
         except ImportError as exc:  # pragma: no cover - psycopg is a dependency
             raise ConfigError(f"PostgreSQL needs psycopg 3: {exc}") from exc
-        # PostgreSQL parity for the API-token and health-sample verbs (issue #6) is
-        # pending; drop this cast once PostgresStore implements the whole protocol.
-        return cast(Store, PostgresStore(url))
+        return PostgresStore(url)
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///path.db or postgresql://..."
     )

@@ -45,7 +45,7 @@ CREATE INDEX jobglass_jobs_active ON jobglass_jobs (queue, state)
 CREATE INDEX jobglass_jobs_running ON jobglass_jobs (worker_id) WHERE state = 'running';
 CREATE UNIQUE INDEX jobglass_jobs_unique ON jobglass_jobs (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('blocked', 'queued', 'running');
-CREATE INDEX jobglass_jobs_finished ON jobglass_jobs (finished_at)
+CREATE INDEX jobglass_jobs_done ON jobglass_jobs (finished_at, queue, state)
     WHERE state IN ('succeeded', 'failed', 'cancelled');
 CREATE INDEX jobglass_jobs_request ON jobglass_jobs (request_id) WHERE request_id IS NOT NULL;
 
@@ -101,6 +101,18 @@ CREATE TABLE jobglass_job_logs (
     fields jsonb
 );
 CREATE INDEX jobglass_job_logs_job ON jobglass_job_logs (job_id, attempt, id);
+
+CREATE TABLE jobglass_tokens (
+    id bigserial PRIMARY KEY,
+    name text NOT NULL,
+    scope text NOT NULL,
+    token_hash text NOT NULL,
+    created_at double precision NOT NULL,
+    last_used_at double precision,
+    revoked_at double precision
+);
+CREATE UNIQUE INDEX jobglass_tokens_hash ON jobglass_tokens (token_hash);
+CREATE UNIQUE INDEX jobglass_tokens_name ON jobglass_tokens (name) WHERE revoked_at IS NULL;
 
 -- The ready-job pick of a claim: see migrations/0002_pick_ready.sql for why it is a function.
 CREATE FUNCTION jobglass_pick_ready(p_now double precision, p_queues text[], p_limit integer,

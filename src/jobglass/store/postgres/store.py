@@ -31,9 +31,11 @@ from jobglass.model import (
     check_transition,
     sources_of,
 )
+from jobglass.model.access import ApiToken, Scope
+from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import Attempt
 from jobglass.store import wakeups
-from jobglass.store.postgres import claims, graph, joblogs, maintenance, reads
+from jobglass.store.postgres import claims, graph, health, joblogs, maintenance, reads, tokens
 from jobglass.store.postgres.config import parse_url
 from jobglass.store.postgres.enqueue import enqueue
 from jobglass.store.postgres.leader import Leadership
@@ -277,6 +279,47 @@ class PostgresStore:
                         limit: int = 1000) -> list[LogLine]:
         return await self._pool.run(
             lambda conn: joblogs.read(conn, self._s, job_id, attempt, after_id, limit),
+            transaction=False)
+
+    # -- API tokens --------------------------------------------------------------
+    async def create_token(self, name: str, scope: Scope, token_hash: str, *,
+                           now: float | None = None) -> ApiToken:
+        when = time.time() if now is None else now
+        return await self._pool.run(
+            lambda conn: tokens.create(conn, self._s, name, scope, token_hash, when),
+            transaction=False)
+
+    async def list_tokens(self) -> list[ApiToken]:
+        return await self._pool.run(lambda conn: tokens.list_all(conn, self._s),
+                                    transaction=False)
+
+    async def revoke_token(self, name: str, *, now: float | None = None) -> bool:
+        when = time.time() if now is None else now
+        return await self._pool.run(lambda conn: tokens.revoke(conn, self._s, name, when),
+                                    transaction=False)
+
+    async def token_by_hash(self, token_hash: str, *, now: float | None = None
+                            ) -> ApiToken | None:
+        when = time.time() if now is None else now
+        return await self._pool.run(
+            lambda conn: tokens.by_hash(conn, self._s, token_hash, when), transaction=False)
+
+    async def has_tokens(self) -> bool:
+        return await self._pool.run(lambda conn: tokens.any_active(conn, self._s),
+                                    transaction=False)
+
+    # -- health sampling -----------------------------------------------------------
+    async def throughput(self, window: float, *, now: float | None = None
+                         ) -> list[Throughput]:
+        when = time.time() if now is None else now
+        return await self._pool.run(lambda conn: health.throughput(conn, self._s, window, when),
+                                    transaction=False)
+
+    async def health_sample(self, *, silent_after: float, window: float,
+                            now: float | None = None, limit: int = 100) -> HealthSample:
+        when = time.time() if now is None else now
+        return await self._pool.run(
+            lambda conn: health.sample(conn, self._s, silent_after, window, when, limit),
             transaction=False)
 
     # -- wake-ups --------------------------------------------------------------
