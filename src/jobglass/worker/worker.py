@@ -15,6 +15,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
+
 from jobglass.app import App, Context
 from jobglass.model import Job, JobState, Outcome, WorkerInfo
 from jobglass.observe import events as ev
@@ -103,6 +105,8 @@ class Worker:
 
     # -- the run -----------------------------------------------------------------
     async def run(self) -> int:
+        # Every task started below inherits this: its log lines name the worker.
+        structlog.contextvars.bind_contextvars(worker_id=self.id)
         store = self._store = await self.app.astore()
         s = self.settings
         now = time.time()

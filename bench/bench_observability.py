@@ -1,0 +1,214 @@
+"""What observability costs.
+
+1. No-op drain with every observer on (JSON logs to a file, metrics, tracing to an
+   in-memory exporter, stored job logs) against all off, in one process. Target:
+   >= 85% of the rate kept.
+2. `/metrics` render time (store gauges sampled + exposition) with 1,000,000
+   finished jobs and 10,000 queued, on SQLite and on PostgreSQL. Target: <= 50 ms.
+
+    .venv/bin/python -m bench.bench_observability [--quick] [--only drain,scrape]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+import jobglass
+from bench.common import ms, percentile, print_table, temp_db
+from jobglass.observe import events as ev
+from jobglass.observe.config import TelemetryConfig
+from jobglass.observe.logs import configure_logging
+from jobglass.observe.observer import Observer
+from jobglass.observe.setup import Telemetry, install
+from jobglass.store import Store
+
+log_file = tempfile.TemporaryFile("w")  # noqa: SIM115 - lives as long as the bench
+PG_URL = os.environ.get("JOBGLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class _Done(Observer):
+    def __init__(self, n: int) -> None:
+        self.left = n
+        self.event = asyncio.Event()
+
+    def on_job_succeeded(self, event: ev.JobSucceeded) -> None:
+        self.left -= 1
+        if self.left == 0:
+            self.event.set()
+
+
+async def _drain(url: str, n: int, mode: str) -> float:
+    app = jobglass.App(url)
+
+    @app.task(name="bench.noop")
+    async def noop() -> None:
+        return None
+
+    telemetry: Telemetry | None = None
+    if mode != "off":
+        ratio = {"all on": 1.0, "all on, traces sampled 10%": 0.1}.get(mode, 0.0)
+        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+        provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter(),
+                                                       max_queue_size=1_000_000))
+        telemetry = install(app, TelemetryConfig(tracing=ratio > 0, job_logs=True),
+                            logging_setup=False, tracer_provider=provider)
+        configure_logging("json", "INFO", stream=log_file)
+    store = await app.astore()
+    spec = app.spec_for("bench.noop")
+    for start in range(0, n, 1000):
+        await store.enqueue_many([spec] * min(1000, n - start))
+    done = _Done(n)
+    app.observer.add(done)
+    worker = jobglass.Worker(app, jobglass.WorkerSettings(concurrency=100),
+                             scope=telemetry.job_scope if telemetry else None)
+    began = time.perf_counter()
+    task = asyncio.create_task(worker.run())
+    await done.event.wait()
+    elapsed = time.perf_counter() - began
+    worker.request_stop()
+    await task
+    await app.aclose()
+    return n / elapsed
+
+
+MODES = ("off", "all on", "all on, traces sampled 10%", "all on but tracing")
+
+
+def bench_drain(n: int, rounds: int) -> None:
+    rates: dict[str, list[float]] = {mode: [] for mode in MODES}
+    for _ in range(rounds):
+        for mode in MODES:  # interleaved so machine load hits every mode alike
+            with temp_db("obs") as db:
+                rates[mode].append(asyncio.run(_drain(db.url, n, mode)))
+    base = statistics.median(rates["off"])
+    rows = [(mode, n, statistics.median(rates[mode]),
+             statistics.median(rates[mode]) / base * 100) for mode in MODES]
+    print_table(f"No-op drain, one process, concurrency 100, median of {rounds} "
+                "(JSON logs to a file, metrics, job logs, spans to an in-memory exporter)",
+                ["observers", "jobs", "jobs/s", "kept %"], rows)
+
+
+async def _fill_sqlite(url: str, finished: int, queued: int) -> Store:
+    import sqlite3
+
+    from jobglass.store import store_from_url
+
+    store = store_from_url(url)
+    await store.open()
+    path = url.removeprefix("sqlite:///")
+    db = sqlite3.connect(path, isolation_level=None)
+    now = time.time()
+    db.execute("BEGIN")
+    db.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+        " INSERT INTO jobglass_jobs (queue, task, state, run_at, created_at, finished_at,"
+        " attempt, max_retries, backoff_base, backoff_cap)"
+        " SELECT 'q' || (i % 5), 'bench.noop', CASE WHEN i % 10 = 0 THEN 'failed'"
+        " ELSE 'succeeded' END, ?, ?, ?, 1, 3, 1, 300 FROM n", (finished, now, now, now))
+    db.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+        " INSERT INTO jobglass_jobs (queue, task, state, run_at, created_at, max_retries,"
+        " backoff_base, backoff_cap)"
+        " SELECT 'q' || (i % 5), 'bench.noop', 'queued', ? - i, ?, 3, 1, 300 FROM n",
+        (queued, now, now))
+    db.execute("COMMIT")
+    db.execute("ANALYZE")
+    db.close()
+    return store
+
+
+async def _fill_postgres(finished: int, queued: int) -> tuple[Store, str]:
+    import psycopg
+
+    from jobglass.store import store_from_url
+
+    schema = f"jobglass_bench_{os.getpid()}"
+    store = store_from_url(f"{PG_URL}?schema={schema}")
+    await store.open()
+    now = time.time()
+    async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as conn:
+        await conn.execute(
+            f"INSERT INTO {schema}.jobglass_jobs (queue, task, state, run_at, created_at,"
+            " finished_at, attempt, max_retries, backoff_base, backoff_cap)"
+            " SELECT 'q' || (i %% 5), 'bench.noop', CASE WHEN i %% 10 = 0 THEN 'failed'"
+            " ELSE 'succeeded' END, %s, %s, %s, 1, 3, 1, 300"
+            " FROM generate_series(1, %s) i", (now, now, now, finished))
+        await conn.execute(
+            f"INSERT INTO {schema}.jobglass_jobs (queue, task, state, run_at, created_at,"
+            " max_retries, backoff_base, backoff_cap)"
+            " SELECT 'q' || (i %% 5), 'bench.noop', 'queued', %s - i, %s, 3, 1, 300"
+            " FROM generate_series(1, %s) i", (now, now, queued))
+        await conn.execute(f"ANALYZE {schema}.jobglass_jobs")
+    return store, schema
+
+
+async def _time_scrapes(store: Store, rounds: int) -> list[float]:
+    app = jobglass.App("sqlite:///unused.db")
+    telemetry = install(app, TelemetryConfig(job_logs=False), logging_setup=False)
+    assert telemetry.metrics is not None
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        body, _ = await telemetry.metrics.render(store, None)
+        times.append(time.perf_counter() - began)
+    assert b"jobglass_store_up 1.0" in body, body[:500]
+    return times
+
+
+async def _scrapes(finished: int, queued: int, rounds: int) -> list[tuple[str, float, float]]:
+    rows = []
+    with temp_db("scrape") as db:
+        store = await _fill_sqlite(db.url, finished, queued)
+        times = await _time_scrapes(store, rounds)
+        await store.close()
+        rows.append(("sqlite", ms(percentile(times, 50)), ms(percentile(times, 99))))
+    try:
+        store, schema = await _fill_postgres(finished, queued)
+    except Exception as exc:  # no server here: say so, keep the SQLite figure
+        print(f"PostgreSQL skipped: {exc}")
+        return rows
+    try:
+        times = await _time_scrapes(store, rounds)
+        rows.append(("postgres", ms(percentile(times, 50)), ms(percentile(times, 99))))
+    finally:
+        await store.close()
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(PG_URL, autocommit=True) as conn:
+            await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    return rows
+
+
+def bench_scrape(finished: int, queued: int, rounds: int) -> None:
+    rows = asyncio.run(_scrapes(finished, queued, rounds))
+    print_table(f"/metrics render: {finished:,} finished + {queued:,} queued jobs "
+                f"({rounds} scrapes)", ["store", "p50 ms", "p99 ms"], rows)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default="drain,scrape")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    print(f"load average at start: {os.getloadavg()}")
+    if "drain" in only:
+        bench_drain(5_000 if args.quick else 20_000, 1 if args.quick else 3)
+    if "scrape" in only:
+        bench_scrape(100_000 if args.quick else 1_000_000, 10_000, 20 if args.quick else 50)
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
