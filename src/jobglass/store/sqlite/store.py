@@ -21,6 +21,7 @@ from jobglass.model import (
     Job,
     JobSpec,
     JobState,
+    LogLine,
     QueueStats,
     StoreUnavailable,
     UniqueKeyConflict,
@@ -44,7 +45,7 @@ from jobglass.store.protocol import (
 )
 from jobglass.store.rules import after_lost, lost_evidence, lost_message, spends_retry, target_state
 from jobglass.store.sqlite import health as health_sql
-from jobglass.store.sqlite import reads
+from jobglass.store.sqlite import joblogs, reads
 from jobglass.store.sqlite import tokens as tokens_sql
 from jobglass.store.sqlite.connection import SQLiteConnection
 from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
@@ -404,6 +405,7 @@ class SQLiteStore:
                     marks = ",".join("?" * len(chunk))
                     db.execute(f"DELETE FROM jobglass_attempts WHERE job_id IN ({marks})", chunk)
                     db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})", chunk)
+                    joblogs.delete_for(db, chunk)
                     db.execute(f"DELETE FROM jobglass_jobs WHERE id IN ({marks})", chunk)
                 return len(ids)
 
@@ -492,6 +494,21 @@ class SQLiteStore:
     async def workers(self) -> list[WorkerInfo]:
         return await self._conn.run(lambda: reads.workers(self._conn.db))
 
+    async def append_logs(self, lines: Sequence[LogLine]) -> None:
+        if not lines:
+            return
+
+        def _append() -> None:
+            with self._conn.write() as db:
+                joblogs.append(db, lines)
+
+        await self._conn.run(_append)
+
+    async def read_logs(self, job_id: int, *, attempt: int | None = None, after_id: int = 0,
+                        limit: int = 1000) -> list[LogLine]:
+        return await self._conn.run(
+            lambda: joblogs.read(self._conn.db, job_id, attempt, after_id, limit))
+
     async def wait_for_jobs(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         if self._wakeup_loop is not loop:
@@ -516,6 +533,7 @@ class SQLiteStore:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), min(left, self.poll_interval))
+
 
     # -- API tokens ----------------------------------------------------------------
     async def create_token(self, name: str, scope: Scope, token_hash: str, *,
