@@ -267,12 +267,14 @@ class SQLiteStore:
         requeued = False
         with self._conn.write() as db:
             for report in reports:
-                ok = self._finish_one(db, report, now)
+                ok, woke = self._finish_one(db, report, now)
                 applied.append(ok)
-                requeued = requeued or (ok and target_state(report) is not JobState.SUCCEEDED)
+                requeued = requeued or woke
         return applied, requeued
 
-    def _finish_one(self, db: sqlite3.Connection, report: Report, now: float) -> bool:
+    def _finish_one(self, db: sqlite3.Connection, report: Report, now: float
+                    ) -> tuple[bool, bool]:
+        """Apply one report; return (applied, some job became ready)."""
         target = target_state(report)
         spent = 1 if spends_retry(report.outcome) else 0
         if target is JobState.SUCCEEDED:
@@ -299,7 +301,7 @@ class SQLiteStore:
                       report.job_id, report.lease)
         row = db.execute(sql + " RETURNING state", params).fetchone()
         if row is None:
-            return False
+            return False, False
         target = JobState(row["state"])
         db.execute(
             "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
@@ -311,10 +313,10 @@ class SQLiteStore:
                    " (SELECT worker_id FROM jobglass_attempts WHERE job_id = ? AND lease = ?)",
                    (report.job_id, report.lease))
         if target is JobState.SUCCEEDED:
-            release_dependents(db, report.job_id, now)
-        elif target in (JobState.FAILED, JobState.CANCELLED):
+            return True, bool(release_dependents(db, report.job_id, now))
+        if target in (JobState.FAILED, JobState.CANCELLED):
             cancel_dependents(db, report.job_id, f"parent job {report.job_id} {target}", now)
-        return True
+        return True, target is JobState.QUEUED
 
     async def stop_worker(self, worker_id: str, *, now: float | None = None) -> None:
         when = time.time() if now is None else now
