@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from jobglass.model import (
@@ -25,7 +25,6 @@ from jobglass.model import (
     QueueStats,
     StoreUnavailable,
     UniqueKeyConflict,
-    UnknownParent,
     WorkerInfo,
     check_transition,
     sources_of,
@@ -43,16 +42,18 @@ from jobglass.store.protocol import (
     Reaped,
     Report,
 )
-from jobglass.store.rules import after_lost, lost_evidence, lost_message, spends_retry, target_state
 from jobglass.store.sqlite import health as health_sql
 from jobglass.store.sqlite import joblogs, reads
 from jobglass.store.sqlite import tokens as tokens_sql
+from jobglass.store.sqlite.claims import claim, finish, heartbeat
 from jobglass.store.sqlite.connection import SQLiteConnection
-from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
-from jobglass.store.sqlite.rows import job_from_row
+from jobglass.store.sqlite.enqueue import enqueue
+from jobglass.store.sqlite.graph import cancel_dependents
+from jobglass.store.sqlite.maintenance import reap
 from jobglass.store.sqlite.schema import apply_schema, current_version
 
 _ACTIVE_SQL = "('blocked', 'queued', 'running')"
+T = TypeVar("T")
 
 
 def _in(states: Sequence[JobState]) -> str:
@@ -88,6 +89,11 @@ class SQLiteStore:
         self._wakeup_loop: asyncio.AbstractEventLoop | None = None
         self._data_version: int | None = None
 
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work` in one write transaction (on the store's thread)."""
+        with self._conn.write() as db:
+            return work(db)
+
     # -- lifecycle -------------------------------------------------------------
     async def open(self) -> None:
         await self._conn.open()
@@ -118,59 +124,10 @@ class SQLiteStore:
     async def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
                            ) -> list[Job]:
         when = time.time() if now is None else now
-        jobs = await self._conn.run(lambda: self._enqueue(specs, when))
+        jobs = await self._conn.run(lambda: self._write(lambda db: enqueue(db, specs, when)))
         if any(job.state is JobState.QUEUED for job in jobs):
             wakeups.wake(self.path)
         return jobs
-
-    def _enqueue(self, specs: Sequence[JobSpec], now: float) -> list[Job]:
-        ids: list[int] = []
-        with self._conn.write() as db:
-            for spec in specs:
-                ids.append(self._insert(db, spec, now))
-            rows = reads.jobs_by_ids(db, ids)
-        return [rows[i] for i in ids]
-
-    def _insert(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> int:
-        if spec.unique_key is not None:
-            held = db.execute(
-                f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
-                (spec.unique_key,),
-            ).fetchone()
-            if held is not None:
-                return int(held["id"])
-        parents = sorted(set(spec.depends_on))
-        state, pending, reason = JobState.QUEUED, 0, None
-        if parents:
-            marks = ",".join("?" * len(parents))
-            found = {r["id"]: JobState(r["state"]) for r in db.execute(
-                f"SELECT id, state FROM jobglass_jobs WHERE id IN ({marks})", parents)}
-            missing = [p for p in parents if p not in found]
-            if missing:
-                raise UnknownParent(missing)
-            dead = [p for p in parents if found[p] in (JobState.FAILED, JobState.CANCELLED)]
-            pending = sum(1 for p in parents if found[p] is not JobState.SUCCEEDED)
-            if dead:
-                state, reason = JobState.CANCELLED, f"parent job {dead[0]} {found[dead[0]]}"
-            elif pending:
-                state = JobState.BLOCKED
-        cursor = db.execute(
-            "INSERT INTO jobglass_jobs (queue, task, kind, command, args, kwargs, state, priority,"
-            " run_at, created_at, max_retries, backoff_base, backoff_cap, timeout, unique_key,"
-            " pending_parents, reason, finished_at, traceparent, tracestate, request_id)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (spec.queue, spec.task, spec.kind.value, spec.command, dumps(spec.args),
-             dumps(spec.kwargs), state.value, spec.priority,
-             spec.run_at if spec.run_at is not None else now, now, spec.max_retries,
-             spec.backoff_base, spec.backoff_cap, spec.timeout, spec.unique_key, pending,
-             reason, now if state is JobState.CANCELLED else None,
-             spec.traceparent, spec.tracestate, spec.request_id),
-        )
-        job_id = int(cursor.lastrowid or 0)
-        if parents:
-            db.executemany("INSERT INTO jobglass_deps (parent_id, job_id) VALUES (?, ?)",
-                           [(p, job_id) for p in parents])
-        return job_id
 
     # -- workers ---------------------------------------------------------------
     async def register_worker(self, worker: WorkerInfo) -> None:
@@ -191,132 +148,25 @@ class SQLiteStore:
             return []
         when = time.time() if now is None else now
         return await self._conn.run(
-            lambda: self._claim(worker_id, list(queues), limit, allow_shell, when))
-
-    def _claim(self, worker_id: str, queues: list[str], limit: int, allow_shell: bool,
-               now: float) -> list[Job]:
-        lease = secrets.token_hex(8)
-        queue_filter = f"AND queue IN ({','.join('?' * len(queues))})" if queues else ""
-        shell_filter = "" if allow_shell else "AND kind = 'python'"
-        sql = (
-            "UPDATE jobglass_jobs SET state = 'running', attempt = attempt + 1, lease = ?,"
-            " worker_id = ?, started_at = ?, cancel_requested = 0, progress_done = NULL,"
-            " progress_total = NULL, progress_message = NULL"
-            " WHERE id IN (SELECT id FROM jobglass_jobs WHERE state = 'queued' AND run_at <= ?"
-            f" {queue_filter} {shell_filter}"
-            " AND queue NOT IN (SELECT name FROM jobglass_queues WHERE paused = 1)"
-            " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
-            " RETURNING *"
-        )
-        claimed: dict[int, Job] = {}
-        with self._conn.write() as db:
-            rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
-            if rows:
-                db.executemany(
-                    "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    [(r["id"], r["attempt"], worker_id, lease, now) for r in rows],
-                )
-                claimed = {r["id"]: job_from_row(r) for r in rows}
-                reads.attach_parents(db, claimed)
-        return sorted(claimed.values(), key=lambda j: (-j.priority, j.run_at, j.id))
+            lambda: self._write(lambda db: claim(db, worker_id, list(queues), limit,
+                                                 allow_shell, when)))
 
     async def heartbeat(self, worker_id: str, running: Sequence[Progress], *,
                         now: float | None = None) -> HeartbeatReply:
         when = time.time() if now is None else now
-        return await self._conn.run(lambda: self._heartbeat(worker_id, running, when))
-
-    def _heartbeat(self, worker_id: str, running: Sequence[Progress], now: float
-                   ) -> HeartbeatReply:
-        with self._conn.write() as db:
-            db.execute(
-                "UPDATE jobglass_workers SET last_heartbeat = ?, current_jobs = ?,"
-                " state = 'running' WHERE id = ?",
-                (now, dumps([p.job_id for p in running]), worker_id),
-            )
-            db.executemany(
-                "UPDATE jobglass_jobs SET progress_done = ?, progress_total = ?,"
-                " progress_message = ? WHERE id = ? AND state = 'running' AND lease = ?",
-                [(p.done, p.total, p.message, p.job_id, p.lease) for p in running
-                 if p.done is not None or p.message is not None],
-            )
-            held = {r["id"]: (r["lease"], r["cancel_requested"]) for r in db.execute(
-                "SELECT id, lease, cancel_requested FROM jobglass_jobs"
-                " WHERE state = 'running' AND worker_id = ?", (worker_id,))}
-        reply = HeartbeatReply()
-        for p in running:
-            lease, cancel = held.get(p.job_id, (None, 0))
-            if lease != p.lease:
-                reply.lost.append(p.job_id)
-            elif cancel:
-                reply.cancel.append(p.job_id)
-        return reply
+        return await self._conn.run(
+            lambda: self._write(lambda db: heartbeat(db, worker_id, running, when)))
 
     async def finish_many(self, reports: Sequence[Report], *, now: float | None = None
                           ) -> list[bool]:
         if not reports:
             return []
         when = time.time() if now is None else now
-        applied, requeued = await self._conn.run(lambda: self._finish(reports, when))
+        applied, requeued = await self._conn.run(
+            lambda: self._write(lambda db: finish(db, reports, when)))
         if requeued:
             wakeups.wake(self.path)
         return applied
-
-    def _finish(self, reports: Sequence[Report], now: float) -> tuple[list[bool], bool]:
-        applied: list[bool] = []
-        requeued = False
-        with self._conn.write() as db:
-            for report in reports:
-                ok, woke = self._finish_one(db, report, now)
-                applied.append(ok)
-                requeued = requeued or woke
-        return applied, requeued
-
-    def _finish_one(self, db: sqlite3.Connection, report: Report, now: float
-                    ) -> tuple[bool, bool]:
-        """Apply one report; return (applied, some job became ready)."""
-        target = target_state(report)
-        spent = 1 if spends_retry(report.outcome) else 0
-        if target is JobState.SUCCEEDED:
-            sql = ("UPDATE jobglass_jobs SET state = 'succeeded', finished_at = ?, result = ?,"
-                   " lease = NULL WHERE id = ? AND state = 'running' AND lease = ?")
-            params: tuple[object, ...] = (now, dumps(report.result), report.job_id, report.lease)
-        elif target is JobState.QUEUED:
-            # A job someone asked to cancel is not put back in line: it ends cancelled.
-            run_at = report.retry_at if report.retry_at is not None else now
-            sql = ("UPDATE jobglass_jobs SET"
-                   " state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,"
-                   " run_at = CASE WHEN cancel_requested THEN run_at ELSE ? END,"
-                   " finished_at = CASE WHEN cancel_requested THEN ? END,"
-                   " errors = errors + ?, error = COALESCE(?, error), lease = NULL"
-                   " WHERE id = ? AND state = 'running' AND lease = ?")
-            params = (run_at, now, spent, report.error_message, report.job_id, report.lease)
-        else:
-            # A cancel report without a reason keeps the one `cancel()` recorded.
-            reason = "COALESCE(?, reason)" if target is JobState.CANCELLED else "?"
-            sql = ("UPDATE jobglass_jobs SET state = ?, finished_at = ?, errors = errors + ?,"
-                   f" error = COALESCE(?, error), reason = {reason}, lease = NULL"
-                   " WHERE id = ? AND state = 'running' AND lease = ?")
-            params = (target.value, now, spent, report.error_message, report.reason,
-                      report.job_id, report.lease)
-        row = db.execute(sql + " RETURNING state", params).fetchone()
-        if row is None:
-            return False, False
-        target = JobState(row["state"])
-        db.execute(
-            "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
-            " error_message = ?, traceback = ? WHERE job_id = ? AND lease = ?",
-            (now, report.outcome.value, report.error_type, report.error_message,
-             report.traceback, report.job_id, report.lease),
-        )
-        db.execute("UPDATE jobglass_workers SET jobs_done = jobs_done + 1 WHERE id ="
-                   " (SELECT worker_id FROM jobglass_attempts WHERE job_id = ? AND lease = ?)",
-                   (report.job_id, report.lease))
-        if target is JobState.SUCCEEDED:
-            return True, bool(release_dependents(db, report.job_id, now))
-        if target in (JobState.FAILED, JobState.CANCELLED):
-            cancel_dependents(db, report.job_id, f"parent job {report.job_id} {target}", now)
-        return True, target is JobState.QUEUED
 
     async def stop_worker(self, worker_id: str, *, now: float | None = None) -> None:
         when = time.time() if now is None else now
@@ -331,67 +181,11 @@ class SQLiteStore:
     # -- maintenance -----------------------------------------------------------
     async def reap(self, lease_seconds: float, *, now: float | None = None) -> list[Reaped]:
         when = time.time() if now is None else now
-        reaped = await self._conn.run(lambda: self._reap(lease_seconds, when))
+        reaped = await self._conn.run(
+            lambda: self._write(lambda db: reap(db, lease_seconds, when)))
         if any(r.requeued for r in reaped):
             wakeups.wake(self.path)
         return reaped
-
-    def _reap(self, lease_seconds: float, now: float) -> list[Reaped]:
-        cutoff = now - lease_seconds
-        out: list[Reaped] = []
-        with self._conn.write() as db:
-            db.execute(
-                "UPDATE jobglass_workers SET state = 'dead', evidence = json_object("
-                "'last_heartbeat_age_s', round(? - last_heartbeat, 3), 'lease_s', ?,"
-                " 'marked_dead_at', ?, 'held_jobs', json(current_jobs))"
-                " WHERE state = 'running' AND last_heartbeat < ?",
-                (now, lease_seconds, now, cutoff),
-            )
-            stale = db.execute(
-                "SELECT j.id, j.lease, j.attempt, j.errors, j.max_retries, j.backoff_base,"
-                " j.backoff_cap, j.cancel_requested, j.worker_id, w.host, w.pid,"
-                " w.last_heartbeat, w.state AS wstate"
-                " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
-                " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
-                " OR (w.id IS NULL AND j.started_at < ?))",
-                (cutoff,),
-            ).fetchall()
-            for row in stale:
-                reaped = self._reap_one(db, row, lease_seconds, now)
-                if reaped is not None:
-                    out.append(reaped)
-        return out
-
-    def _reap_one(self, db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
-                  now: float) -> Reaped | None:
-        errors = row["errors"] + 1
-        state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
-                                   row["backoff_cap"], now)
-        if row["cancel_requested"]:  # someone asked to cancel it: do not run it again
-            state, run_at = JobState.CANCELLED, None
-        evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
-                                 last_heartbeat=row["last_heartbeat"],
-                                 worker_state=row["wstate"], lease_seconds=lease_seconds, now=now)
-        message = lost_message(evidence)
-        changed = db.execute(
-            "UPDATE jobglass_jobs SET state = ?, errors = ?, lease = NULL, error = ?,"
-            " run_at = COALESCE(?, run_at), finished_at = CASE WHEN ? = 'queued' THEN NULL"
-            " ELSE ? END WHERE id = ? AND state = 'running' AND lease = ?",
-            (state.value, errors, message, run_at, state.value, now, row["id"], row["lease"]),
-        ).rowcount
-        if changed != 1:
-            return None
-        db.execute(
-            "UPDATE jobglass_attempts SET ended_at = ?, outcome = 'lost',"
-            " error_type = 'WorkerLost', error_message = ?, evidence = ?"
-            " WHERE job_id = ? AND lease = ?",
-            (now, message, dumps(evidence), row["id"], row["lease"]),
-        )
-        if state is not JobState.QUEUED:
-            cancel_dependents(db, row["id"], f"parent job {row['id']} {state}", now)
-        job = reads.jobs_by_ids(db, [row["id"]])[row["id"]]
-        attempt = reads.attempts(db, row["id"])[-1]
-        return Reaped(job=job, attempt=attempt, requeued=state is JobState.QUEUED)
 
     async def try_lead(self, holder: str) -> bool:
         return True

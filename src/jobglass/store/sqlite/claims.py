@@ -1,0 +1,129 @@
+"""The worker's verbs on SQLite: claim a batch, heartbeat, finish a batch. Each
+runs inside the caller's write transaction; every transition is a compare-and-set
+on (id, state='running', lease)."""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Sequence
+
+from jobglass.model import Job, JobState
+from jobglass.store.codec import dumps
+from jobglass.store.protocol import HeartbeatReply, Progress, Report
+from jobglass.store.rules import spends_retry, target_state
+from jobglass.store.sqlite import reads
+from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
+from jobglass.store.sqlite.rows import job_from_row
+
+
+def claim(db: sqlite3.Connection, worker_id: str, queues: list[str], limit: int, allow_shell: bool,
+           now: float) -> list[Job]:
+    lease = secrets.token_hex(8)
+    queue_filter = f"AND queue IN ({','.join('?' * len(queues))})" if queues else ""
+    shell_filter = "" if allow_shell else "AND kind = 'python'"
+    sql = (
+        "UPDATE jobglass_jobs SET state = 'running', attempt = attempt + 1, lease = ?,"
+        " worker_id = ?, started_at = ?, cancel_requested = 0, progress_done = NULL,"
+        " progress_total = NULL, progress_message = NULL"
+        " WHERE id IN (SELECT id FROM jobglass_jobs WHERE state = 'queued' AND run_at <= ?"
+        f" {queue_filter} {shell_filter}"
+        " AND queue NOT IN (SELECT name FROM jobglass_queues WHERE paused = 1)"
+        " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
+        " RETURNING *"
+    )
+    claimed: dict[int, Job] = {}
+    rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
+    if rows:
+        db.executemany(
+            "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            [(r["id"], r["attempt"], worker_id, lease, now) for r in rows],
+        )
+        claimed = {r["id"]: job_from_row(r) for r in rows}
+        reads.attach_parents(db, claimed)
+    return sorted(claimed.values(), key=lambda j: (-j.priority, j.run_at, j.id))
+
+
+def heartbeat(db: sqlite3.Connection, worker_id: str, running: Sequence[Progress], now: float
+               ) -> HeartbeatReply:
+    db.execute(
+        "UPDATE jobglass_workers SET last_heartbeat = ?, current_jobs = ?,"
+        " state = 'running' WHERE id = ?",
+        (now, dumps([p.job_id for p in running]), worker_id),
+    )
+    db.executemany(
+        "UPDATE jobglass_jobs SET progress_done = ?, progress_total = ?,"
+        " progress_message = ? WHERE id = ? AND state = 'running' AND lease = ?",
+        [(p.done, p.total, p.message, p.job_id, p.lease) for p in running
+         if p.done is not None or p.message is not None],
+    )
+    held = {r["id"]: (r["lease"], r["cancel_requested"]) for r in db.execute(
+        "SELECT id, lease, cancel_requested FROM jobglass_jobs"
+        " WHERE state = 'running' AND worker_id = ?", (worker_id,))}
+    reply = HeartbeatReply()
+    for p in running:
+        lease, cancel = held.get(p.job_id, (None, 0))
+        if lease != p.lease:
+            reply.lost.append(p.job_id)
+        elif cancel:
+            reply.cancel.append(p.job_id)
+    return reply
+
+
+def finish(db: sqlite3.Connection, reports: Sequence[Report], now: float
+           ) -> tuple[list[bool], bool]:
+    applied: list[bool] = []
+    requeued = False
+    for report in reports:
+        ok, woke = _finish_one(db, report, now)
+        applied.append(ok)
+        requeued = requeued or woke
+    return applied, requeued
+
+
+def _finish_one(db: sqlite3.Connection, report: Report, now: float
+                ) -> tuple[bool, bool]:
+    """Apply one report; return (applied, some job became ready)."""
+    target = target_state(report)
+    spent = 1 if spends_retry(report.outcome) else 0
+    if target is JobState.SUCCEEDED:
+        sql = ("UPDATE jobglass_jobs SET state = 'succeeded', finished_at = ?, result = ?,"
+               " lease = NULL WHERE id = ? AND state = 'running' AND lease = ?")
+        params: tuple[object, ...] = (now, dumps(report.result), report.job_id, report.lease)
+    elif target is JobState.QUEUED:
+        # A job someone asked to cancel is not put back in line: it ends cancelled.
+        run_at = report.retry_at if report.retry_at is not None else now
+        sql = ("UPDATE jobglass_jobs SET"
+               " state = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'queued' END,"
+               " run_at = CASE WHEN cancel_requested THEN run_at ELSE ? END,"
+               " finished_at = CASE WHEN cancel_requested THEN ? END,"
+               " errors = errors + ?, error = COALESCE(?, error), lease = NULL"
+               " WHERE id = ? AND state = 'running' AND lease = ?")
+        params = (run_at, now, spent, report.error_message, report.job_id, report.lease)
+    else:
+        # A cancel report without a reason keeps the one `cancel()` recorded.
+        reason = "COALESCE(?, reason)" if target is JobState.CANCELLED else "?"
+        sql = ("UPDATE jobglass_jobs SET state = ?, finished_at = ?, errors = errors + ?,"
+               f" error = COALESCE(?, error), reason = {reason}, lease = NULL"
+               " WHERE id = ? AND state = 'running' AND lease = ?")
+        params = (target.value, now, spent, report.error_message, report.reason,
+                  report.job_id, report.lease)
+    row = db.execute(sql + " RETURNING state", params).fetchone()
+    if row is None:
+        return False, False
+    target = JobState(row["state"])
+    db.execute(
+        "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
+        " error_message = ?, traceback = ? WHERE job_id = ? AND lease = ?",
+        (now, report.outcome.value, report.error_type, report.error_message,
+         report.traceback, report.job_id, report.lease),
+    )
+    db.execute("UPDATE jobglass_workers SET jobs_done = jobs_done + 1 WHERE id ="
+               " (SELECT worker_id FROM jobglass_attempts WHERE job_id = ? AND lease = ?)",
+               (report.job_id, report.lease))
+    if target is JobState.SUCCEEDED:
+        return True, bool(release_dependents(db, report.job_id, now))
+    if target in (JobState.FAILED, JobState.CANCELLED):
+        cancel_dependents(db, report.job_id, f"parent job {report.job_id} {target}", now)
+    return True, target is JobState.QUEUED

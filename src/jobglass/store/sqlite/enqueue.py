@@ -1,0 +1,62 @@
+"""Enqueue on SQLite: insert a batch, resolving unique keys and dependencies."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+from jobglass.model import Job, JobSpec, JobState, UnknownParent
+from jobglass.store.codec import dumps
+from jobglass.store.sqlite import reads
+
+_ACTIVE_SQL = "('blocked', 'queued', 'running')"
+
+
+def enqueue(db: sqlite3.Connection, specs: Sequence[JobSpec], now: float) -> list[Job]:
+    ids: list[int] = []
+    for spec in specs:
+        ids.append(_insert(db, spec, now))
+    rows = reads.jobs_by_ids(db, ids)
+    return [rows[i] for i in ids]
+
+
+def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> int:
+    if spec.unique_key is not None:
+        held = db.execute(
+            f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
+            (spec.unique_key,),
+        ).fetchone()
+        if held is not None:
+            return int(held["id"])
+    parents = sorted(set(spec.depends_on))
+    state, pending, reason = JobState.QUEUED, 0, None
+    if parents:
+        marks = ",".join("?" * len(parents))
+        found = {r["id"]: JobState(r["state"]) for r in db.execute(
+            f"SELECT id, state FROM jobglass_jobs WHERE id IN ({marks})", parents)}
+        missing = [p for p in parents if p not in found]
+        if missing:
+            raise UnknownParent(missing)
+        dead = [p for p in parents if found[p] in (JobState.FAILED, JobState.CANCELLED)]
+        pending = sum(1 for p in parents if found[p] is not JobState.SUCCEEDED)
+        if dead:
+            state, reason = JobState.CANCELLED, f"parent job {dead[0]} {found[dead[0]]}"
+        elif pending:
+            state = JobState.BLOCKED
+    cursor = db.execute(
+        "INSERT INTO jobglass_jobs (queue, task, kind, command, args, kwargs, state, priority,"
+        " run_at, created_at, max_retries, backoff_base, backoff_cap, timeout, unique_key,"
+        " pending_parents, reason, finished_at, traceparent, tracestate, request_id)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (spec.queue, spec.task, spec.kind.value, spec.command, dumps(spec.args),
+         dumps(spec.kwargs), state.value, spec.priority,
+         spec.run_at if spec.run_at is not None else now, now, spec.max_retries,
+         spec.backoff_base, spec.backoff_cap, spec.timeout, spec.unique_key, pending,
+         reason, now if state is JobState.CANCELLED else None,
+         spec.traceparent, spec.tracestate, spec.request_id),
+    )
+    job_id = int(cursor.lastrowid or 0)
+    if parents:
+        db.executemany("INSERT INTO jobglass_deps (parent_id, job_id) VALUES (?, ?)",
+                       [(p, job_id) for p in parents])
+    return job_id

@@ -1,0 +1,71 @@
+"""The reaper on SQLite: workers silent past their lease are marked dead and their
+running jobs taken back, each with evidence. Safe when two reapers race (CAS)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from jobglass.model import JobState
+from jobglass.store.codec import dumps
+from jobglass.store.protocol import Reaped
+from jobglass.store.rules import after_lost, lost_evidence, lost_message
+from jobglass.store.sqlite import reads
+from jobglass.store.sqlite.graph import cancel_dependents
+
+
+def reap(db: sqlite3.Connection, lease_seconds: float, now: float) -> list[Reaped]:
+    cutoff = now - lease_seconds
+    out: list[Reaped] = []
+    db.execute(
+        "UPDATE jobglass_workers SET state = 'dead', evidence = json_object("
+        "'last_heartbeat_age_s', round(? - last_heartbeat, 3), 'lease_s', ?,"
+        " 'marked_dead_at', ?, 'held_jobs', json(current_jobs))"
+        " WHERE state = 'running' AND last_heartbeat < ?",
+        (now, lease_seconds, now, cutoff),
+    )
+    stale = db.execute(
+        "SELECT j.id, j.lease, j.attempt, j.errors, j.max_retries, j.backoff_base,"
+        " j.backoff_cap, j.cancel_requested, j.worker_id, w.host, w.pid,"
+        " w.last_heartbeat, w.state AS wstate"
+        " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
+        " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
+        " OR (w.id IS NULL AND j.started_at < ?))",
+        (cutoff,),
+    ).fetchall()
+    for row in stale:
+        reaped = _reap_one(db, row, lease_seconds, now)
+        if reaped is not None:
+            out.append(reaped)
+    return out
+
+
+def _reap_one(db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
+              now: float) -> Reaped | None:
+    errors = row["errors"] + 1
+    state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
+                               row["backoff_cap"], now)
+    if row["cancel_requested"]:  # someone asked to cancel it: do not run it again
+        state, run_at = JobState.CANCELLED, None
+    evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
+                             last_heartbeat=row["last_heartbeat"],
+                             worker_state=row["wstate"], lease_seconds=lease_seconds, now=now)
+    message = lost_message(evidence)
+    changed = db.execute(
+        "UPDATE jobglass_jobs SET state = ?, errors = ?, lease = NULL, error = ?,"
+        " run_at = COALESCE(?, run_at), finished_at = CASE WHEN ? = 'queued' THEN NULL"
+        " ELSE ? END WHERE id = ? AND state = 'running' AND lease = ?",
+        (state.value, errors, message, run_at, state.value, now, row["id"], row["lease"]),
+    ).rowcount
+    if changed != 1:
+        return None
+    db.execute(
+        "UPDATE jobglass_attempts SET ended_at = ?, outcome = 'lost',"
+        " error_type = 'WorkerLost', error_message = ?, evidence = ?"
+        " WHERE job_id = ? AND lease = ?",
+        (now, message, dumps(evidence), row["id"], row["lease"]),
+    )
+    if state is not JobState.QUEUED:
+        cancel_dependents(db, row["id"], f"parent job {row['id']} {state}", now)
+    job = reads.jobs_by_ids(db, [row["id"]])[row["id"]]
+    attempt = reads.attempts(db, row["id"])[-1]
+    return Reaped(job=job, attempt=attempt, requeued=state is JobState.QUEUED)
