@@ -403,3 +403,75 @@ async def test_shell_output_is_stored(app: App, wait_for: WaitFor) -> None:
 
     await run_worker(app, telemetry, done, wait_for, allow_shell=True)
     assert [ln.message for ln in await store.read_logs(handle.id)] == ["one", "two"]
+
+
+async def test_a_slow_observer_in_the_background_does_not_stall_jobs(
+        app: App, wait_for: WaitFor) -> None:
+    import threading
+
+    from jobglass.observe import Background
+
+    release = threading.Event()
+
+    class Slow(Observer):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_event(self, event: ev.Event) -> None:
+            release.wait(30)  # as slow as a chat webhook on a bad day
+            self.seen.append(type(event).__name__)
+
+    slow = Slow()
+    background = Background(slow, maxsize=1000)
+    app.observer.add(background)
+    telemetry = install(app, TelemetryConfig(job_logs=False), logging_setup=False)
+
+    @app.task(name="quick")
+    def quick() -> int:
+        return 1
+
+    handles = [await quick.aenqueue() for _ in range(5)]
+    store = await app.astore()
+
+    async def all_done() -> bool:
+        states = [(await store.get(h.id)).state for h in handles]
+        return states == [JobState.SUCCEEDED] * len(handles)
+
+    await run_worker(app, telemetry, all_done, wait_for)  # finishes while Slow is stuck
+    assert slow.seen == []
+    release.set()
+    assert background.join(10)
+    assert slow.seen.count("JobSucceeded") == 5
+    background.close()
+
+
+async def test_cancelled_jobs_are_counted(app: App, wait_for: WaitFor) -> None:
+    telemetry = install(app, TelemetryConfig(job_logs=False), logging_setup=False)
+    assert telemetry.metrics is not None
+
+    @app.task(name="waits")
+    async def waits() -> None:
+        await asyncio.sleep(60)
+
+    handle = await waits.aenqueue()
+    store = await app.astore()
+
+    async def running() -> bool:
+        return (await store.get(handle.id)).state is JobState.RUNNING
+
+    async def cancelled() -> bool:
+        if (await store.get(handle.id)).state is JobState.RUNNING:
+            await store.cancel(handle.id, "test")
+        return (await store.get(handle.id)).state is JobState.CANCELLED
+
+    worker = jobglass.Worker(app, WorkerSettings(heartbeat=0.05), scope=telemetry.job_scope)
+    task = asyncio.create_task(worker.run())
+    await wait_for(running, 10)
+    await wait_for(cancelled, 10)
+    worker.request_stop()
+    await asyncio.wait_for(task, 10)
+    body, _ = await telemetry.metrics.render(store, None)
+    got = samples(body.decode())
+    key = ("jobglass_jobs_finished_total",
+           (("outcome", "cancelled"), ("queue", "default"), ("task", "waits")))
+    assert got[key] == 1

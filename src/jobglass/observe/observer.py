@@ -6,20 +6,70 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 
+from jobglass.observe import events as ev
 from jobglass.observe.events import Event
 
 log = logging.getLogger("jobglass.observe")
 
 
 class Observer:
-    """Override the `on_*` methods you care about (named in `events.Event.handler`);
-    every other event goes to `on_event`, which does nothing."""
+    """Override the `on_*` methods you care about; each defaults to `on_event`, which
+    does nothing. Observers run on the worker's event loop: keep them quick, or wrap
+    a slow one in `jobglass.observe.Background`."""
 
     def on_event(self, event: Event) -> None:
         return None
 
     def handle(self, event: Event) -> None:
         getattr(self, event.handler, self.on_event)(event)
+
+    def on_job_enqueued(self, event: ev.JobEnqueued) -> None:
+        self.on_event(event)
+
+    def on_job_claimed(self, event: ev.JobClaimed) -> None:
+        self.on_event(event)
+
+    def on_job_started(self, event: ev.JobStarted) -> None:
+        self.on_event(event)
+
+    def on_job_progress(self, event: ev.JobProgress) -> None:
+        self.on_event(event)
+
+    def on_job_retrying(self, event: ev.JobRetrying) -> None:
+        self.on_event(event)
+
+    def on_job_succeeded(self, event: ev.JobSucceeded) -> None:
+        self.on_event(event)
+
+    def on_job_failed(self, event: ev.JobFailed) -> None:
+        self.on_event(event)
+
+    def on_job_cancelled(self, event: ev.JobCancelled) -> None:
+        self.on_event(event)
+
+    def on_job_interrupted(self, event: ev.JobInterrupted) -> None:
+        self.on_event(event)
+
+    def on_job_reaped(self, event: ev.JobReaped) -> None:
+        self.on_event(event)
+
+    def on_stale_report(self, event: ev.StaleReport) -> None:
+        self.on_event(event)
+
+    def on_worker_started(self, event: ev.WorkerStarted) -> None:
+        self.on_event(event)
+
+    def on_worker_heartbeat(self, event: ev.WorkerHeartbeat) -> None:
+        self.on_event(event)
+
+    def on_worker_stopped(self, event: ev.WorkerStopped) -> None:
+        self.on_event(event)
+
+    def on_worker_lost(self, event: ev.WorkerLost) -> None:
+        self.on_event(event)
+
+    def on_task_event(self, event: ev.TaskEvent) -> None:
+        self.on_event(event)
 
 
 class FanOut(Observer):
@@ -44,10 +94,9 @@ class FanOut(Observer):
             if type(observer).handle is not Observer.handle:
                 route.append((observer, observer.handle))  # it wants everything
                 continue
-            method = getattr(observer, kind.handler, None)
-            base = getattr(Observer, kind.handler, None)
-            if method is not None and getattr(method, "__func__", None) is not base:
-                route.append((observer, method))
+            own = getattr(type(observer), kind.handler, None)
+            if own is not None and own is not getattr(Observer, kind.handler, None):
+                route.append((observer, getattr(observer, kind.handler)))
             elif type(observer).on_event is not Observer.on_event:
                 route.append((observer, observer.on_event))
         self._routes[kind] = route
