@@ -96,9 +96,13 @@ def up(
     log_level: Annotated[str | None, LogLevelOption] = None,
     log_format: Annotated[str | None, LogFormatOption] = None,
     config: Annotated[str | None, ConfigOption] = None,
+    host: Annotated[str, typer.Option("--host", help="address of the HTTP API")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="port of the HTTP API")] = 8000,
+    insecure: Annotated[bool, typer.Option(
+        "--insecure", help="serve a non-loopback address without tokens")] = False,
     database_url_: Annotated[str | None, DatabaseOption] = None,
 ) -> None:
-    """Everything in one process on embedded SQLite: workers and maintenance."""
+    """Everything in one process on embedded SQLite: workers, maintenance, HTTP API."""
     cfg = telemetry_config(config, log_level, log_format)
     if demo and app:
         raise ConfigError("give --app or --demo, not both")
@@ -117,7 +121,12 @@ def up(
     console.print(f"jobglass up: database {application.database_url}; "
                   f"{len(application.tasks)} tasks; Ctrl-C stops", highlight=False)
     settings = _settings("", concurrency, allow_shell, 1.0, 30.0, 10.0, 5.0)
-    raise typer.Exit(run_worker(application, settings, side, telemetry=telemetry))
+    from jobglass.cli.web_cmds import serve_beside
+
+    with_api = serve_beside(application, side, host=host, port=port, insecure=insecure,
+                            allow_shell=allow_shell, log_level=cfg.log_level,
+                            exporter=telemetry.metrics)
+    raise typer.Exit(run_worker(application, settings, with_api, telemetry=telemetry))
 
 
 def _parse_args(raw: str) -> tuple[list[Any], dict[str, Any]]:
@@ -351,3 +360,5 @@ def main() -> None:
     except KeyboardInterrupt:
         raise SystemExit(130) from None
 
+
+from jobglass.cli import web_cmds  # noqa: E402, F401  (registers serve, health, token)
