@@ -23,6 +23,7 @@ LineWriter = Callable[[str, str, str, "dict[str, Any] | None"], None]
 """(level, stream, message, fields) -> stores one line in the attempt's log."""
 
 _process_log = logging.getLogger("jobglass.task")
+_event_lock = threading.Lock()
 
 
 class TaskLog:
@@ -60,7 +61,9 @@ class Context:
     def __init__(self, job: Job, worker_id: str) -> None:
         self.job = job
         self.worker_id = worker_id
-        self._cancel = threading.Event()
+        # The Event is made only if a sync task waits on it: most jobs never need one.
+        self._cancelled = False
+        self._cancel_event: threading.Event | None = None
         self._cancel_reason: str | None = None
         self.latest_progress = ProgressReport()
         self.log = TaskLog()
@@ -88,20 +91,30 @@ class Context:
 
         Sync tasks should check it between steps; async tasks are cancelled for them.
         """
-        return self._cancel.is_set()
+        return self._cancelled
 
     @property
     def cancel_reason(self) -> str | None:
         return self._cancel_reason
 
     def request_cancel(self, reason: str) -> None:
-        if not self._cancel.is_set():
+        with _event_lock:
+            if self._cancelled:
+                return
             self._cancel_reason = reason
-            self._cancel.set()
+            self._cancelled = True
+            if self._cancel_event is not None:
+                self._cancel_event.set()
 
     def wait_cancelled(self, timeout: float | None = None) -> bool:
         """Block (sync tasks) until cancelled or `timeout`; True if cancelled."""
-        return self._cancel.wait(timeout)
+        with _event_lock:
+            if self._cancel_event is None:
+                self._cancel_event = threading.Event()
+                if self._cancelled:
+                    self._cancel_event.set()
+            event = self._cancel_event
+        return event.wait(timeout)
 
     async def sleep(self, seconds: float) -> None:
         """An async sleep that a cancellation interrupts (it is raised as CancelledError)."""

@@ -9,6 +9,7 @@ supervised worker process can be replaced).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -26,6 +27,10 @@ from jobglass.worker.shell import run_shell
 from jobglass.worker.threads import SyncPool
 
 log = get_logger("jobglass.worker")
+
+
+_PLAIN = (type(None), str, int, bool)
+_NO_DEADLINE = contextlib.nullcontext()
 
 
 class ShellCommandFailed(Exception):
@@ -59,9 +64,9 @@ class Executor:
     async def execute(self, run: Running) -> Report | None:
         job = run.job
         options = None
-        deadline = asyncio.timeout(job.timeout)
+        deadline = asyncio.timeout(job.timeout) if job.timeout is not None else None
         try:
-            async with deadline:
+            async with deadline or _NO_DEADLINE:
                 if job.kind is JobKind.SHELL:
                     value = await self._shell(job)
                 else:
@@ -75,7 +80,7 @@ class Executor:
         except Exception as exc:
             if run.stop_reason is not None:
                 return self._stopped(run)
-            if deadline.expired():
+            if deadline is not None and deadline.expired():
                 return failure_report(job, TimeoutError(f"timed out after {job.timeout}s"),
                                       Outcome.TIMEOUT, options)
             return failure_report(job, exc, Outcome.FAILED, options)
@@ -84,7 +89,8 @@ class Executor:
         if run.stop_reason is not None:
             return self._stopped(run)
         try:
-            json.dumps(value, allow_nan=False)
+            if not isinstance(value, _PLAIN):  # the common results need no check
+                json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
             return failure_report(job, DontRetry(f"the result is not JSON: {exc}"),
                                   Outcome.FAILED, options)

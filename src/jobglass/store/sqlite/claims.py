@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 
 from jobglass.model import Job, JobState
@@ -73,18 +74,47 @@ def heartbeat(db: sqlite3.Connection, worker_id: str, running: Sequence[Progress
 
 def finish(db: sqlite3.Connection, reports: Sequence[Report], now: float
            ) -> tuple[list[bool], bool]:
+    """Apply each report whose lease still holds; return (applied flags, some job
+    became ready). Per-batch work (worker counters, dependents) is done once."""
     applied: list[bool] = []
-    requeued = False
+    woke = False
+    done_by: Counter[str] = Counter()
+    ended: dict[int, JobState] = {}
     for report in reports:
-        ok, woke = _finish_one(db, report, now)
-        applied.append(ok)
-        requeued = requeued or woke
-    return applied, requeued
+        row = _finish_one(db, report, now)
+        applied.append(row is not None)
+        if row is None:
+            continue
+        state = JobState(row["state"])
+        ended[report.job_id] = state
+        woke = woke or state is JobState.QUEUED
+        if row["worker_id"]:
+            done_by[row["worker_id"]] += 1
+    if done_by:
+        db.executemany("UPDATE jobglass_workers SET jobs_done = jobs_done + ? WHERE id = ?",
+                       [(n, worker) for worker, n in done_by.items()])
+    for parent in _with_children(db, list(ended)):
+        state = ended[parent]
+        if state is JobState.SUCCEEDED:
+            woke = bool(release_dependents(db, parent, now)) or woke
+        elif state in (JobState.FAILED, JobState.CANCELLED):
+            cancel_dependents(db, parent, f"parent job {parent} {state}", now)
+    return applied, woke
 
 
-def _finish_one(db: sqlite3.Connection, report: Report, now: float
-                ) -> tuple[bool, bool]:
-    """Apply one report; return (applied, some job became ready)."""
+def _with_children(db: sqlite3.Connection, ids: list[int]) -> list[int]:
+    """The ids that are some job's parent: the rest need no dependency work."""
+    found: list[int] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.extend(r[0] for r in db.execute(
+            f"SELECT DISTINCT parent_id FROM jobglass_deps WHERE parent_id IN ({marks})", chunk))
+    return sorted(found)
+
+
+def _finish_one(db: sqlite3.Connection, report: Report, now: float) -> sqlite3.Row | None:
+    """Apply one report (compare-and-set); the row's new state and worker, or None."""
     target = target_state(report)
     spent = 1 if spends_retry(report.outcome) else 0
     if target is JobState.SUCCEEDED:
@@ -109,21 +139,13 @@ def _finish_one(db: sqlite3.Connection, report: Report, now: float
                " WHERE id = ? AND state = 'running' AND lease = ?")
         params = (target.value, now, spent, report.error_message, report.reason,
                   report.job_id, report.lease)
-    row = db.execute(sql + " RETURNING state", params).fetchone()
+    row: sqlite3.Row | None = db.execute(sql + " RETURNING state, worker_id", params).fetchone()
     if row is None:
-        return False, False
-    target = JobState(row["state"])
+        return None
     db.execute(
         "UPDATE jobglass_attempts SET ended_at = ?, outcome = ?, error_type = ?,"
         " error_message = ?, traceback = ? WHERE job_id = ? AND lease = ?",
         (now, report.outcome.value, report.error_type, report.error_message,
          report.traceback, report.job_id, report.lease),
     )
-    db.execute("UPDATE jobglass_workers SET jobs_done = jobs_done + 1 WHERE id ="
-               " (SELECT worker_id FROM jobglass_attempts WHERE job_id = ? AND lease = ?)",
-               (report.job_id, report.lease))
-    if target is JobState.SUCCEEDED:
-        return True, bool(release_dependents(db, report.job_id, now))
-    if target in (JobState.FAILED, JobState.CANCELLED):
-        cancel_dependents(db, report.job_id, f"parent job {report.job_id} {target}", now)
-    return True, target is JobState.QUEUED
+    return row

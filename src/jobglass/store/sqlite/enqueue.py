@@ -13,14 +13,15 @@ _ACTIVE_SQL = "('blocked', 'queued', 'running')"
 
 
 def enqueue(db: sqlite3.Connection, specs: Sequence[JobSpec], now: float) -> list[Job]:
-    ids: list[int] = []
-    for spec in specs:
-        ids.append(_insert(db, spec, now))
-    rows = reads.jobs_by_ids(db, ids)
-    return [rows[i] for i in ids]
+    """New jobs are built from their specs (no read-back); a unique key's holder is read."""
+    made: list[Job | int] = [_insert(db, spec, now) for spec in specs]
+    held = [m for m in made if isinstance(m, int)]
+    rows = reads.jobs_by_ids(db, held) if held else {}
+    return [rows[m] if isinstance(m, int) else m for m in made]
 
 
-def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> int:
+def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> Job | int:
+    """The stored job, or the id of the active job that holds the spec's unique key."""
     if spec.unique_key is not None:
         held = db.execute(
             f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
