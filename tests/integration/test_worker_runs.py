@@ -316,3 +316,27 @@ async def test_a_raising_observer_does_not_fail_the_job(app: App, start: Start) 
 async def test_concurrent_first_use_opens_one_store(app: App) -> None:
     first, second = await asyncio.gather(app.astore(), app.astore())
     assert first is second
+
+
+async def test_workers_record_per_minute_figures(app: App, start: Start,
+                                                 wait_for: WaitFor) -> None:
+    @app.task(queue="mail")
+    def ok() -> None:
+        return None
+
+    @app.task(queue="mail", retries=0)
+    def bad() -> None:
+        raise ValueError("no")
+
+    handles = [await ok.aenqueue() for _ in range(3)] + [await bad.aenqueue()]
+    await start()
+    store = await app.astore()
+    since = time.time() - 120
+
+    async def recorded() -> bool:
+        rows = await store.read_stats(since, queue="mail")
+        return (sum(r.succeeded for r in rows), sum(r.failed for r in rows)) == (3, 1)
+
+    await wait_for(recorded, 10)
+    rows = await store.read_stats(since, queue="mail")
+    assert sum(sum(r.wait) for r in rows) == len(handles)

@@ -30,6 +30,7 @@ from jobglass.model import (
 from jobglass.model.access import ApiToken, Scope
 from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import JSONValue
+from jobglass.model.stats import MinuteStats
 
 
 @dataclass(slots=True)
@@ -189,6 +190,14 @@ class Store(Protocol):
     async def read_logs(self, job_id: int, *, attempt: int | None = None, after_id: int = 0,
                         limit: int = 1000) -> list[LogLine]:
         """Lines of a job (one attempt, or all), oldest first, with id > `after_id`."""
+
+    # -- per-minute figures (charts) ------------------------------------------------
+    async def record_stats(self, rows: Sequence[MinuteStats]) -> None:
+        """Add these counts to the stored (minute, queue) rows, creating them as needed."""
+
+    async def read_stats(self, since: float, *, queue: str | None = None
+                         ) -> list[MinuteStats]:
+        """Rows from the minute holding `since` on, oldest first."""
 
     async def wait_for_jobs(self, timeout: float) -> None:
         """Return when new work may be ready, or after `timeout` seconds."""

@@ -39,6 +39,7 @@ class Heartbeat:
         except Exception as exc:
             log.warning("heartbeat failed", worker_id=self.worker.id, error=str(exc))
             return
+        await self.save_stats()
         self.worker.emit(ev.WorkerHeartbeat(self.worker.id, len(runs)))
         for run in runs:
             if run.ctx.latest_progress.done is not None:
@@ -55,6 +56,17 @@ class Heartbeat:
                 log.warning("job no longer held by this worker; abandoning it", job_id=job_id,
                             worker_id=self.worker.id)
                 target.stop("lost")
+
+
+    async def save_stats(self) -> None:
+        rows = self.worker.minute_stats.take()
+        if not rows:
+            return
+        try:
+            await self.store.record_stats(rows)
+        except Exception as exc:
+            self.worker.minute_stats.put_back(rows)
+            log.warning("could not save per-minute figures", error=str(exc))
 
 
 class Reaper:

@@ -28,6 +28,7 @@ from jobglass.store import Report, Store
 from jobglass.store.rules import target_state
 from jobglass.worker.completer import Completer
 from jobglass.worker.execute import Executor, Running
+from jobglass.worker.minute_stats import MinuteCounter
 from jobglass.worker.services import Heartbeat, Reaper
 from jobglass.worker.threads import SyncPool
 
@@ -79,6 +80,7 @@ class Worker:
         self._executor = Executor(app, self._pool, grace=self.settings.grace,
                                   on_hung=self._on_hung)
         self._store: Store | None = None
+        self.minute_stats = MinuteCounter()
 
     # -- control -----------------------------------------------------------------
     def request_stop(self, exit_code: int = 0) -> None:
@@ -133,6 +135,7 @@ class Worker:
             await completer.drain()
             if sink is not None:
                 await sink.flush()
+            await Heartbeat(self, store).save_stats()
         finally:
             capture.remove()
             for service in services:
@@ -181,6 +184,7 @@ class Worker:
     def _start(self, job: Job) -> None:
         run = Running(job=job, ctx=Context(job, self.id))
         self.running[job.id] = run
+        self.minute_stats.claimed(job)
         self.emit(ev.JobClaimed(job, self.id))
         run.task = asyncio.create_task(self._run_one(run), name=f"job-{job.id}")
 
@@ -229,6 +233,7 @@ class Worker:
         target = target_state(report)
         if report.outcome is Outcome.SUCCEEDED:
             job.state, job.result = JobState.SUCCEEDED, report.result
+            self.minute_stats.ended(job, succeeded=True, retried=False)
             self.emit(ev.JobSucceeded(job, duration))
         elif report.outcome is Outcome.INTERRUPTED:
             job.state = JobState.QUEUED
@@ -238,10 +243,12 @@ class Worker:
             self.emit(ev.JobCancelled(job, report.reason, duration))
         elif target is JobState.QUEUED and report.retry_at is not None:
             job.state, job.error = JobState.QUEUED, report.error_message
+            self.minute_stats.ended(job, succeeded=False, retried=True)
             self.emit(ev.JobRetrying(job, report.outcome, report.error_type,
                                      report.error_message, report.retry_at, duration))
         else:
             job.state, job.error = JobState.FAILED, report.error_message
+            self.minute_stats.ended(job, succeeded=False, retried=False)
             self.emit(ev.JobFailed(job, report.outcome, report.error_type,
                                    report.error_message, duration))
 

@@ -153,4 +153,8 @@ async def prune(conn: Conn, s: str, older_than: float) -> int:
         f" d AS (DELETE FROM {s}.jobglass_deps WHERE job_id IN (SELECT id FROM gone)),"
         f" l AS (DELETE FROM {s}.jobglass_job_logs WHERE job_id IN (SELECT id FROM gone))"
         " SELECT COUNT(*) AS n FROM gone", (float(older_than),))
+    await conn.execute(f"DELETE FROM {s}.jobglass_stats WHERE minute < %s",
+                       (int(older_than // 60),))
+    await conn.execute(f"DELETE FROM {s}.jobglass_workers WHERE state IN ('stopped', 'dead')"
+                       " AND last_heartbeat < %s", (float(older_than),))
     return int(rows[0]["n"])

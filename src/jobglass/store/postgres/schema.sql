@@ -139,3 +139,13 @@ BEGIN
     END IF;
 END
 $$;
+
+CREATE TABLE jobglass_stats (
+    minute bigint NOT NULL,
+    queue text NOT NULL,
+    succeeded bigint NOT NULL DEFAULT 0,
+    failed bigint NOT NULL DEFAULT 0,
+    retried bigint NOT NULL DEFAULT 0,
+    wait bigint[] NOT NULL,
+    PRIMARY KEY (minute, queue)
+);

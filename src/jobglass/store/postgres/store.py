@@ -34,8 +34,18 @@ from jobglass.model import (
 from jobglass.model.access import ApiToken, Scope
 from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import Attempt
+from jobglass.model.stats import MinuteStats
 from jobglass.store import wakeups
-from jobglass.store.postgres import claims, graph, health, joblogs, maintenance, reads, tokens
+from jobglass.store.postgres import (
+    claims,
+    graph,
+    health,
+    joblogs,
+    maintenance,
+    reads,
+    stats,
+    tokens,
+)
 from jobglass.store.postgres.config import parse_url
 from jobglass.store.postgres.enqueue import enqueue
 from jobglass.store.postgres.leader import Leadership
@@ -270,6 +280,15 @@ class PostgresStore:
                                     transaction=False)
 
     # -- stored job logs ---------------------------------------------------------
+    async def record_stats(self, rows: Sequence[MinuteStats]) -> None:
+        if rows:
+            await self._pool.run(lambda conn: stats.record(conn, self._s, rows))
+
+    async def read_stats(self, since: float, *, queue: str | None = None
+                         ) -> list[MinuteStats]:
+        return await self._pool.run(lambda conn: stats.read(conn, self._s, since, queue),
+                                    transaction=False)
+
     async def append_logs(self, lines: Sequence[LogLine]) -> None:
         if lines:
             await self._pool.run(lambda conn: joblogs.append(conn, self._s, lines),

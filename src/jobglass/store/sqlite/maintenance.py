@@ -9,7 +9,7 @@ from jobglass.model import JobState
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import Reaped
 from jobglass.store.rules import after_lost, lost_evidence, lost_message
-from jobglass.store.sqlite import reads
+from jobglass.store.sqlite import joblogs, reads, stats
 from jobglass.store.sqlite.graph import cancel_dependents
 
 
@@ -69,3 +69,22 @@ def _reap_one(db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
     job = reads.jobs_by_ids(db, [row["id"]])[row["id"]]
     attempt = reads.attempts(db, row["id"])[-1]
     return Reaped(job=job, attempt=attempt, requeued=state is JobState.QUEUED)
+
+
+def prune(db: sqlite3.Connection, older_than: float) -> int:
+    """Delete terminal jobs finished before `older_than` with their attempts, edges and
+    log lines; also per-minute figures and stopped or dead workers that old."""
+    ids = [r["id"] for r in db.execute(
+        "SELECT id FROM jobglass_jobs WHERE state IN ('succeeded','failed','cancelled')"
+        " AND finished_at < ?", (older_than,))]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        db.execute(f"DELETE FROM jobglass_attempts WHERE job_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})", chunk)
+        joblogs.delete_for(db, chunk)
+        db.execute(f"DELETE FROM jobglass_jobs WHERE id IN ({marks})", chunk)
+    stats.prune(db, older_than)
+    db.execute("DELETE FROM jobglass_workers WHERE state IN ('stopped', 'dead')"
+               " AND last_heartbeat < ?", (older_than,))
+    return len(ids)

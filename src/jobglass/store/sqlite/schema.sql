@@ -116,3 +116,13 @@ CREATE UNIQUE INDEX jobglass_tokens_hash ON jobglass_tokens (token_hash);
 CREATE UNIQUE INDEX jobglass_tokens_name ON jobglass_tokens (name) WHERE revoked_at IS NULL;
 CREATE INDEX jobglass_jobs_done ON jobglass_jobs (finished_at, queue, state)
     WHERE state IN ('succeeded', 'failed', 'cancelled');
+
+CREATE TABLE jobglass_stats (
+    minute INTEGER NOT NULL,
+    queue TEXT NOT NULL,
+    succeeded INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    retried INTEGER NOT NULL DEFAULT 0,
+    wait TEXT NOT NULL,
+    PRIMARY KEY (minute, queue)
+) WITHOUT ROWID;

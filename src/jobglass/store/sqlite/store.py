@@ -32,6 +32,7 @@ from jobglass.model import (
 from jobglass.model.access import ApiToken, Scope
 from jobglass.model.health import HealthSample, Throughput
 from jobglass.model.job import Attempt
+from jobglass.model.stats import MinuteStats
 from jobglass.store import wakeups
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import (
@@ -44,12 +45,13 @@ from jobglass.store.protocol import (
 )
 from jobglass.store.sqlite import health as health_sql
 from jobglass.store.sqlite import joblogs, reads
+from jobglass.store.sqlite import stats as stats_sql
 from jobglass.store.sqlite import tokens as tokens_sql
 from jobglass.store.sqlite.claims import claim, finish, heartbeat
 from jobglass.store.sqlite.connection import SQLiteConnection
 from jobglass.store.sqlite.enqueue import enqueue
 from jobglass.store.sqlite.graph import cancel_dependents
-from jobglass.store.sqlite.maintenance import reap
+from jobglass.store.sqlite.maintenance import prune, reap
 from jobglass.store.sqlite.schema import apply_schema, current_version
 
 _ACTIVE_SQL = "('blocked', 'queued', 'running')"
@@ -191,21 +193,7 @@ class SQLiteStore:
         return True
 
     async def prune(self, older_than: float) -> int:
-        def _prune() -> int:
-            with self._conn.write() as db:
-                ids = [r["id"] for r in db.execute(
-                    "SELECT id FROM jobglass_jobs WHERE state IN ('succeeded','failed','cancelled')"
-                    " AND finished_at < ?", (older_than,))]
-                for start in range(0, len(ids), 500):
-                    chunk = ids[start:start + 500]
-                    marks = ",".join("?" * len(chunk))
-                    db.execute(f"DELETE FROM jobglass_attempts WHERE job_id IN ({marks})", chunk)
-                    db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})", chunk)
-                    joblogs.delete_for(db, chunk)
-                    db.execute(f"DELETE FROM jobglass_jobs WHERE id IN ({marks})", chunk)
-                return len(ids)
-
-        return await self._conn.run(_prune)
+        return await self._conn.run(lambda: self._write(lambda db: prune(db, older_than)))
 
     # -- people ----------------------------------------------------------------
     async def cancel(self, job_id: int, reason: str = "cancelled by request", *,
@@ -304,6 +292,14 @@ class SQLiteStore:
                         limit: int = 1000) -> list[LogLine]:
         return await self._conn.run(
             lambda: joblogs.read(self._conn.db, job_id, attempt, after_id, limit))
+
+    async def record_stats(self, rows: Sequence[MinuteStats]) -> None:
+        if rows:
+            await self._conn.run(lambda: self._write(lambda db: stats_sql.record(db, rows)))
+
+    async def read_stats(self, since: float, *, queue: str | None = None
+                         ) -> list[MinuteStats]:
+        return await self._conn.run(lambda: stats_sql.read(self._conn.db, since, queue))
 
     async def wait_for_jobs(self, timeout: float) -> None:
         loop = asyncio.get_running_loop()
