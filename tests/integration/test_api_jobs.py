@@ -30,7 +30,10 @@ def assert_problem(response: object, status: int) -> dict[str, object]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     body: dict[str, object] = response.json()
-    assert body["status"] == status and body["type"] and body["title"] and body["detail"]
+    assert body["status"] == status
+    assert body["type"]
+    assert body["title"]
+    assert body["detail"]
     assert body["request_id"] == response.headers["x-request-id"]
     return body
 
@@ -47,14 +50,16 @@ async def test_submit_show_list_cancel_retry(tmp_path: Path) -> None:
                 job["timeout"]) == ("queued", "emails", 5, 2, 30)
 
         shown = (await api.client.get(made.headers["location"])).json()
-        assert shown["kwargs"] == {"to": "ada@example.com"} and shown["attempts"] == []
+        assert shown["kwargs"] == {"to": "ada@example.com"}
+        assert shown["attempts"] == []
 
         cancelled = await api.client.post(f"/api/jobs/{job['id']}/cancel",
                                           json={"reason": "not today"})
         assert cancelled.json()["state"] == "cancelled"
         assert cancelled.json()["reason"] == "not today"
         retried = await api.client.post(f"/api/jobs/{job['id']}/retry")
-        assert retried.status_code == 200 and retried.json()["state"] == "queued"
+        assert retried.status_code == 200
+        assert retried.json()["state"] == "queued"
 
 
 async def test_a_finished_job_shows_its_attempts_result_and_error(tmp_path: Path) -> None:
@@ -66,12 +71,15 @@ async def test_a_finished_job_shows_its_attempts_result_and_error(tmp_path: Path
                          error_message="nope", traceback="Traceback ...")
 
         done = (await api.client.get(f"/api/jobs/{ok['id']}")).json()
-        assert done["state"] == "succeeded" and done["result"] == {"n": 3}
+        assert done["state"] == "succeeded"
+        assert done["result"] == {"n": 3}
         [attempt] = done["attempts"]
-        assert attempt["outcome"] == "succeeded" and attempt["worker_id"] == "w-test"
+        assert attempt["outcome"] == "succeeded"
+        assert attempt["worker_id"] == "w-test"
 
         failed = (await api.client.get(f"/api/jobs/{bad['id']}")).json()
-        assert failed["state"] == "failed" and failed["error"] == "nope"
+        assert failed["state"] == "failed"
+        assert failed["error"] == "nope"
         assert failed["attempts"][0]["error_type"] == "ValueError"
         assert failed["attempts"][0]["traceback"] == "Traceback ..."
 
@@ -96,7 +104,8 @@ async def test_list_filters_and_keyset_pages(tmp_path: Path) -> None:
         assert [j["id"] for j in rest["jobs"]] == [ids[2], ids[1]]
         last = (await api.client.get("/api/jobs", params={"limit": 2,
                                                           "cursor": rest["next_cursor"]})).json()
-        assert [j["id"] for j in last["jobs"]] == [ids[0]] and last["next_cursor"] is None
+        assert [j["id"] for j in last["jobs"]] == [ids[0]]
+        assert last["next_cursor"] is None
 
         def listed(**params: object) -> object:
             return api.client.get("/api/jobs", params=params)  # type: ignore[arg-type]
