@@ -175,6 +175,10 @@ class Store(Protocol):
 
     async def attempts(self, job_id: int) -> list[Attempt]: ...
 
+    async def children(self, job_id: int) -> list[int]:
+        """Ids of the jobs that depend on `job_id`, ascending (empty when none, or when
+        there is no such job)."""
+
     async def list_jobs(self, flt: JobFilter | None = None, *, limit: int = 50,
                         before_id: int | None = None) -> Page:
         """Newest first, keyset-paginated on id."""

@@ -48,6 +48,12 @@ async def attempts(conn: Conn, s: str, job_id: int) -> list[Attempt]:
     return [attempt_from_row(r) for r in rows]
 
 
+async def children(conn: Conn, s: str, job_id: int) -> list[int]:
+    rows = await fetch(conn, f"SELECT job_id FROM {s}.jobglass_deps WHERE parent_id = %s"
+                             " ORDER BY job_id", (job_id,))
+    return [int(r["job_id"]) for r in rows]
+
+
 async def list_jobs(conn: Conn, s: str, flt: JobFilter, limit: int, before_id: int | None
                     ) -> Page:
     where: list[str] = []

@@ -262,6 +262,10 @@ class PostgresStore:
         return await self._pool.run(lambda conn: reads.attempts(conn, self._s, job_id),
                                     transaction=False)
 
+    async def children(self, job_id: int) -> list[int]:
+        return await self._pool.run(lambda conn: reads.children(conn, self._s, job_id),
+                                    transaction=False)
+
     async def list_jobs(self, flt: JobFilter | None = None, *, limit: int = 50,
                         before_id: int | None = None) -> Page:
         if limit <= 0:

@@ -48,6 +48,12 @@ def attempts(db: sqlite3.Connection, job_id: int) -> list[Attempt]:
     return [attempt_from_row(r) for r in rows]
 
 
+def children(db: sqlite3.Connection, job_id: int) -> list[int]:
+    rows = db.execute("SELECT job_id FROM jobglass_deps WHERE parent_id = ? ORDER BY job_id",
+                      (job_id,))
+    return [r[0] for r in rows]
+
+
 def list_jobs(db: sqlite3.Connection, flt: JobFilter, limit: int, before_id: int | None
               ) -> Page:
     if limit < 1:

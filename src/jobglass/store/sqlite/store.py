@@ -266,6 +266,9 @@ class SQLiteStore:
 
         return await self._conn.run(_attempts)
 
+    async def children(self, job_id: int) -> list[int]:
+        return await self._conn.run(lambda: reads.children(self._conn.db, job_id))
+
     async def list_jobs(self, flt: JobFilter | None = None, *, limit: int = 50,
                         before_id: int | None = None) -> Page:
         return await self._conn.run(
