@@ -1,0 +1,84 @@
+"""Database rows to model records, for every backend.
+
+Both stores keep the same column names and store JSON as text, so one mapping
+serves both; a row is anything indexable by column name (sqlite3.Row, a dict).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from jobglass.model import Attempt, Job, JobKind, JobState, Outcome, WorkerInfo
+from jobglass.store.codec import loads
+
+Row = Any
+
+
+def job_from_row(row: Row, parents: Sequence[int] = ()) -> Job:
+    return Job(
+        id=row["id"],
+        task=row["task"],
+        queue=row["queue"],
+        kind=JobKind(row["kind"]),
+        state=JobState(row["state"]),
+        args=loads(row["args"]),
+        kwargs=loads(row["kwargs"]),
+        priority=row["priority"],
+        run_at=row["run_at"],
+        created_at=row["created_at"],
+        attempt=row["attempt"],
+        errors=row["errors"],
+        max_retries=row["max_retries"],
+        backoff_base=row["backoff_base"],
+        backoff_cap=row["backoff_cap"],
+        timeout=row["timeout"],
+        command=row["command"],
+        unique_key=row["unique_key"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        lease=row["lease"],
+        worker_id=row["worker_id"],
+        result=loads(row["result"]),
+        error=row["error"],
+        reason=row["reason"],
+        cancel_requested=bool(row["cancel_requested"]),
+        progress_done=row["progress_done"],
+        progress_total=row["progress_total"],
+        progress_message=row["progress_message"],
+        traceparent=row["traceparent"],
+        tracestate=row["tracestate"],
+        request_id=row["request_id"],
+        parents=list(parents),
+    )
+
+
+def attempt_from_row(row: Row) -> Attempt:
+    return Attempt(
+        job_id=row["job_id"],
+        number=row["number"],
+        worker_id=row["worker_id"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        outcome=Outcome(row["outcome"]) if row["outcome"] else None,
+        error_type=row["error_type"],
+        error_message=row["error_message"],
+        traceback=row["traceback"],
+        evidence=loads(row["evidence"]),
+        trace_id=row["trace_id"],
+    )
+
+
+def worker_from_row(row: Row) -> WorkerInfo:
+    return WorkerInfo(
+        id=row["id"],
+        host=row["host"],
+        pid=row["pid"],
+        queues=loads(row["queues"]),
+        started_at=row["started_at"],
+        last_heartbeat=row["last_heartbeat"],
+        state=row["state"],
+        current_jobs=loads(row["current_jobs"]),
+        jobs_done=row["jobs_done"],
+        evidence=loads(row["evidence"]),
+    )
