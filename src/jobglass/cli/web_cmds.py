@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -101,12 +102,6 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _server(application: App, settings: WebSettings, log_level: str) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(application, settings), lifespan="on",
-                            log_config=None, access_log=False, log_level=log_level.lower())
-    return uvicorn.Server(config)
-
-
 def _announce(sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
@@ -116,7 +111,8 @@ def _announce(sock: socket.socket) -> None:
 
 
 class _SharedLoopServer(uvicorn.Server):
-    """uvicorn beside a worker: the worker owns SIGINT/SIGTERM and stops the server."""
+    """uvicorn whose signals are handled by its caller (the worker, or `serve`'s loop),
+    so a SIGTERM ends in a graceful stop and exit 0, not a re-raised signal."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -195,8 +191,17 @@ def serve(
             settings, metrics=web_metrics.endpoint(telemetry.metrics, application))
     sock = bind(host, port)
     _announce(sock)
-    server = _server(application, settings, cfg.log_level)
-    asyncio.run(server.serve(sockets=[sock]))
+    server = _SharedLoopServer(uvicorn.Config(
+        create_app(application, settings), lifespan="on", log_config=None, access_log=False,
+        log_level=cfg.log_level.lower()))
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # finish requests in flight, exit 0
+            loop.add_signal_handler(sig, server.handle_exit, sig, None)
+        await server.serve(sockets=[sock])
+
+    asyncio.run(main())
 
 
 def _verdict_table(verdict: Verdict) -> Table:
