@@ -51,3 +51,11 @@ async def sleep(ctx: jobglass.Context, seconds: float) -> float:
 def fail(ctx: jobglass.Context) -> None:
     trace(f"{ctx.job_id} fail")
     raise RuntimeError("failed on purpose")
+
+
+@app.task(name="acc.chaos", retries=100, backoff=0.05, backoff_cap=0.5)
+async def chaos(ctx: jobglass.Context, seconds: float) -> int:
+    """A short job that survives many lost attempts: records attempt and pid, sleeps."""
+    trace(f"{ctx.job_id} attempt {ctx.attempt} pid {os.getpid()}")
+    await asyncio.sleep(seconds)
+    return ctx.attempt

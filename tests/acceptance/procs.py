@@ -1,4 +1,5 @@
-"""Real `jobglass worker` processes against a throwaway SQLite file, for acceptance tests."""
+"""Real `jobglass worker` processes against a throwaway database (a SQLite file, or a
+PostgreSQL schema of the test's own), for acceptance tests."""
 
 from __future__ import annotations
 
@@ -31,9 +32,10 @@ class Workers:
         env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
         return env
 
-    def start(self, *args: str) -> subprocess.Popen[bytes]:
+    def start(self, *args: str, heartbeat: float = 0.2, lease: float = 2
+              ) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "jobglass", "worker", "--app", "accapp:app",
-               "--heartbeat", "0.2", "--lease", "2", *args]
+               "--heartbeat", str(heartbeat), "--lease", str(lease), *args]
         with open(self.tmp / f"worker-{len(self.procs)}.log", "wb") as log:
             proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                     cwd=self.tmp)

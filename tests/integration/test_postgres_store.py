@@ -214,6 +214,22 @@ async def test_transactional_enqueue_exists_only_if_the_caller_commits(url: str)
         assert [j.task for j in (await store.list_jobs()).jobs] == ["kept"]
 
 
+async def test_transactional_enqueue_on_a_fresh_non_autocommit_connection(url: str) -> None:
+    """The enqueue is the first statement of the caller's implicit transaction: it
+    must stay in it (psycopg's transaction() alone would commit it at once)."""
+    async with opened(url) as store:
+        async with await psycopg.AsyncConnection.connect(PG_URL) as conn:
+            [dropped] = await store.enqueue_many([JobSpec(task="dropped")], connection=conn)
+            await conn.rollback()
+            [kept] = await store.enqueue_many([JobSpec(task="kept")], connection=conn)
+            with pytest.raises(JobNotFound):
+                await store.get(kept.id)  # not committed yet
+            await conn.commit()
+        with pytest.raises(JobNotFound):
+            await store.get(dropped.id)
+        assert [j.task for j in (await store.list_jobs()).jobs] == ["kept"]
+
+
 # -- unique keys -------------------------------------------------------------------------
 
 

@@ -17,6 +17,11 @@ from jobglass.model import StoreUnavailable
 from jobglass.store.postgres.pool import CONNECTION_ERRORS
 
 
+def leader_name(holder: str) -> str:
+    """The leading session's application_name (PostgreSQL keeps 63 bytes of it)."""
+    return f"jobglass leader {holder}"[:63]
+
+
 class Leadership:
     def __init__(self, conninfo: str, key: int) -> None:
         self._conninfo = conninfo
@@ -48,9 +53,13 @@ class Leadership:
             # The lock is ours while the session lives; a cheap query proves it does.
             await self._conn.execute("SELECT 1")
             return self.holder == holder
-        cur = await self._conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,))
+        # Won: the session is named after its holder, so `pg_stat_activity` (joined to
+        # `pg_locks`) shows which worker leads.
+        cur = await self._conn.execute(
+            "SELECT CASE WHEN pg_try_advisory_lock(%s)"
+            " THEN set_config('application_name', %s, false) END", (self._key, leader_name(holder)))
         row = await cur.fetchone()
-        if row is not None and row[0]:
+        if row is not None and row[0] is not None:
             self.holder = holder
             return True
         return False

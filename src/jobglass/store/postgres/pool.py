@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.errors import TransactionRollback
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 
 from jobglass.model import StoreUnavailable
@@ -99,8 +100,16 @@ class PgPool:
 
 async def in_transaction(conn: Conn, fn: Callable[[Conn], Awaitable[T]]) -> T:
     """Run `fn` on a caller's connection, as a savepoint when a transaction is open,
-    mapping lost connections the way `PgPool.run` does."""
+    mapping lost connections the way `PgPool.run` does.
+
+    A connection not in autocommit mode is always inside the caller's transaction,
+    even before its first statement; psycopg's `transaction()` on such an idle
+    connection would open and commit one of its own, so a later `rollback()` would
+    not undo the jobs. A trivial statement first begins the caller's transaction.
+    """
     try:
+        if not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE:
+            await conn.execute("SELECT 1")
         async with conn.transaction():
             return await fn(conn)
     except CONNECTION_ERRORS as exc:
