@@ -125,7 +125,7 @@ def up(
 
     with_api = serve_beside(application, side, host=host, port=port, insecure=insecure,
                             allow_shell=allow_shell, log_level=cfg.log_level,
-                            exporter=telemetry.metrics)
+                            exporter=telemetry.metrics, tracing=telemetry.tracing)
     raise typer.Exit(run_worker(application, settings, with_api, telemetry=telemetry))
 
 

@@ -37,6 +37,7 @@ from jobglass.observe.exporter import MetricsExporter
 from jobglass.observe.health import Status, Thresholds, Verdict, assess
 from jobglass.observe.redact import Redactor
 from jobglass.observe.setup import install
+from jobglass.observe.tracing import Tracing
 from jobglass.store import database_url, store_from_url
 from jobglass.web import WebSettings, check_bind, create_app
 from jobglass.web import metrics as web_metrics
@@ -121,10 +122,12 @@ class _SharedLoopServer(uvicorn.Server):
 
 def serve_beside(application: App, side: Side | None, *, host: str, port: int,
                  insecure: bool, allow_shell: bool, log_level: str = "INFO",
-                 exporter: MetricsExporter | None = None) -> Side:
+                 exporter: MetricsExporter | None = None, tracing: Tracing | None = None
+                 ) -> Side:
     """For `jobglass up`: the API in the worker's event loop, beside `side` if any."""
     settings = web_settings(application, host, insecure=insecure, allow_shell=allow_shell,
                             thresholds=Thresholds(), close_store=False)
+    settings = dataclasses.replace(settings, tracing=tracing)
     if exporter is not None:
         settings = dataclasses.replace(settings,
                                        metrics=web_metrics.endpoint(exporter, application))
@@ -186,6 +189,7 @@ def serve(
     settings = web_settings(application, host, insecure=insecure, allow_shell=allow_shell,
                             thresholds=parse_thresholds(threshold), redact=redact,
                             max_body=max_body)
+    settings = dataclasses.replace(settings, tracing=telemetry.tracing)
     if telemetry.metrics is not None:
         settings = dataclasses.replace(
             settings, metrics=web_metrics.endpoint(telemetry.metrics, application))

@@ -24,6 +24,7 @@ from jobglass.web.limits import BodyLimitMiddleware
 from jobglass.web.problems import exception_handlers
 from jobglass.web.requestid import RequestIdMiddleware
 from jobglass.web.settings import WebSettings, WebState
+from jobglass.web.tracing import ServerSpanMiddleware
 
 log = get_logger("jobglass.web")
 
@@ -54,6 +55,8 @@ def create_app(app: App | None = None, settings: WebSettings | None = None) -> S
     web = Starlette(
         routes=routes,
         middleware=[Middleware(RequestIdMiddleware),
+                    *([Middleware(ServerSpanMiddleware, tracing=web_settings.tracing)]
+                      if web_settings.tracing is not None else []),
                     Middleware(BodyLimitMiddleware, max_body=web_settings.max_body)],
         exception_handlers=exception_handlers(),
         lifespan=lifespan,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -13,8 +14,12 @@ from jobglass.app import App
 from jobglass.model import JobglassError, StoreUnavailable
 from jobglass.observe.health import StoreWatch, Thresholds
 from jobglass.observe.redact import Redactor
+from jobglass.observe.tracing import Tracing
 from jobglass.store import Store
 from jobglass.web.limits import DEFAULT_MAX_BODY
+
+TRACE_URL_ENV = "JOBGLASS_TRACE_URL"
+SESSION_SECRET_ENV = "JOBGLASS_SESSION_SECRET"
 
 
 class AuthMode(StrEnum):
@@ -33,6 +38,13 @@ class WebSettings:
     # GET /metrics, when given (the observability slice's exporter: `web.metrics.endpoint`)
     metrics: Callable[[Request], Awaitable[Response]] | None = None
     close_store: bool = True  # close the App's store on shutdown (False when a worker shares it)
+    tracing: Tracing | None = None  # continue incoming traceparents with a SERVER span
+    # the dashboard: a trace's link ("http://jaeger:16686/trace/{trace_id}"), and the key that
+    # signs session cookies (default JOBGLASS_SESSION_SECRET, else random per process)
+    dashboard: bool = True
+    trace_url: str | None = field(default_factory=lambda: os.environ.get(TRACE_URL_ENV) or None)
+    session_secret: str | None = field(
+        default_factory=lambda: os.environ.get(SESSION_SECRET_ENV) or None)
 
 
 class WebState:
