@@ -4,8 +4,9 @@
     asgi = create_app(jobglass.App("sqlite:///jobglass.db"), WebSettings(allow_shell=False))
 
 Middleware, outermost first: request id (and the last-resort 500), body limit.
-Routes: `routes_jobs`, `routes_queues`, `routes_health`, `/openapi.json`, and
-`/metrics` when `WebSettings.metrics` is given (the observability slice's app).
+Routes: `routes_jobs`, `routes_queues`, `routes_health`, `/openapi.json`,
+`/metrics` when `WebSettings.metrics` is given (the observability slice's app), and
+the dashboard's pages (`jobglass.web.dashboard`) unless `WebSettings.dashboard` is off.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from jobglass.app import App
 from jobglass.observe.logs import get_logger
-from jobglass.web import openapi, routes_health, routes_jobs, routes_queues
+from jobglass.web import dashboard, openapi, routes_health, routes_jobs, routes_queues
 from jobglass.web.limits import BodyLimitMiddleware
 from jobglass.web.problems import exception_handlers
 from jobglass.web.requestid import RequestIdMiddleware
@@ -39,6 +40,8 @@ def create_app(app: App | None = None, settings: WebSettings | None = None) -> S
                                Route("/openapi.json", openapi.endpoint(doc), methods=["GET"])]
     if web_settings.metrics is not None:
         routes.append(Route(openapi.METRICS_PATH, web_settings.metrics, methods=["GET"]))
+    if web_settings.dashboard:  # `/` and the pages; the API keeps its paths
+        routes.extend(dashboard.routes())
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
