@@ -24,12 +24,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 import jobglass
-from jobglass.web import WebSettings, create_app
+from jobglass.web import WebSettings, create_app, dashboard
 
 
 def routes_of(web: Starlette) -> set[tuple[str, str]]:
+    """The API's routes: the dashboard's HTML pages are not part of the document."""
+    pages = {r.path for r in dashboard.routes() if isinstance(r, Route)}
     return {(r.path, m.lower()) for r in web.routes if isinstance(r, Route)
-            for m in (r.methods or ()) if m != "HEAD"}
+            and r.path not in pages for m in (r.methods or ()) if m != "HEAD"}
 
 
 def documented(doc: dict[str, object]) -> set[tuple[str, str]]:
