@@ -92,7 +92,11 @@ def up(
     app: Annotated[str, typer.Option("--app", "-a", help="module:app to load tasks from")] = "",
     demo: Annotated[bool, typer.Option("--demo", help="enqueue a steady mix of demo jobs")] = False,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c")] = 10,
-    allow_shell: Annotated[bool, typer.Option("--allow-shell")] = True,
+    allow_shell: Annotated[bool, typer.Option(
+        "--allow-shell/--no-shell", help="the worker runs shell jobs (from the CLI, Python)")
+    ] = True,
+    api_shell: Annotated[bool, typer.Option(
+        "--api-shell", help="also accept shell jobs over HTTP (admin tokens only)")] = False,
     log_level: Annotated[str | None, LogLevelOption] = None,
     log_format: Annotated[str | None, LogFormatOption] = None,
     config: Annotated[str | None, ConfigOption] = None,
@@ -124,7 +128,7 @@ def up(
     from jobglass.cli.web_cmds import serve_beside
 
     with_api = serve_beside(application, side, host=host, port=port, insecure=insecure,
-                            allow_shell=allow_shell, log_level=cfg.log_level,
+                            allow_shell=api_shell and allow_shell, log_level=cfg.log_level,
                             exporter=telemetry.metrics, tracing=telemetry.tracing)
     raise typer.Exit(run_worker(application, settings, with_api, telemetry=telemetry))
 
