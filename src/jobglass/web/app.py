@@ -20,7 +20,14 @@ from starlette.routing import BaseRoute, Route
 
 from jobglass.app import App
 from jobglass.observe.logs import get_logger
-from jobglass.web import dashboard, openapi, routes_health, routes_jobs, routes_queues
+from jobglass.web import (
+    dashboard,
+    openapi,
+    routes_health,
+    routes_jobs,
+    routes_logs,
+    routes_queues,
+)
 from jobglass.web.limits import BodyLimitMiddleware
 from jobglass.web.problems import exception_handlers
 from jobglass.web.requestid import RequestIdMiddleware
@@ -35,7 +42,7 @@ def create_app(app: App | None = None, settings: WebSettings | None = None) -> S
     web_settings = settings or WebSettings()
     state = WebState(jobs_app, web_settings)
     doc = openapi.document(metrics=web_settings.metrics is not None)
-    routes: list[BaseRoute] = [*routes_jobs.ROUTES, *routes_queues.ROUTES,
+    routes: list[BaseRoute] = [*routes_jobs.ROUTES, *routes_logs.ROUTES, *routes_queues.ROUTES,
                                *routes_health.ROUTES,
                                Route("/openapi.json", openapi.endpoint(doc), methods=["GET"])]
     if web_settings.metrics is not None:

@@ -9,14 +9,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 import jobglass
-from jobglass.web import routes_health, routes_jobs, routes_queues, spec
+from jobglass.web import routes_health, routes_jobs, routes_logs, routes_queues, spec
 
 METRICS_PATH = "/metrics"
 
 
 def document(*, metrics: bool = False) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for module in (routes_jobs, routes_queues, routes_health):
+    for module in (routes_jobs, routes_logs, routes_queues, routes_health):
         for path, item in module.PATHS.items():
             paths.setdefault(path, {}).update(item)
     paths["/openapi.json"] = {"get": {

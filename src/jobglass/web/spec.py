@@ -177,6 +177,25 @@ SCHEMAS: dict[str, Schema] = {
             "evidence": nullable("object"), "trace_id": nullable("string"),
         },
     },
+    "LogLine": {
+        "type": "object",
+        "required": ["id", "attempt", "ts", "level", "stream", "message", "fields"],
+        "properties": {
+            "id": {"type": "integer"}, "attempt": {"type": "integer"},
+            "ts": {"type": "number"}, "level": {"type": "string"},
+            "stream": {"type": "string"}, "message": {"type": "string"},
+            "fields": nullable("object"),
+        },
+    },
+    "LogPage": {
+        "type": "object",
+        "required": ["job_id", "state", "lines", "next_cursor"],
+        "properties": {
+            "job_id": {"type": "integer"}, "state": {"type": "string", "enum": _STATES},
+            "lines": {"type": "array", "items": ref("LogLine")},
+            "next_cursor": nullable("integer"),
+        },
+    },
     "JobDetail": {"allOf": [ref("Job"), {
         "type": "object", "required": ["attempts"],
         "properties": {"attempts": {"type": "array", "items": ref("Attempt")}}}]},
