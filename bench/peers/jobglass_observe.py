@@ -1,0 +1,127 @@
+"""jobglass-only workloads 6 and 7, reusing bench/bench_observability.py.
+
+    .venv/bin/python -m bench.peers.jobglass_observe scrape --finished 1000000 --rounds 30
+    .venv/bin/python -m bench.peers.jobglass_observe obs --n 20000 --rounds 3
+
+scrape: /metrics render (store gauges sampled + exposition) and the health verdict
+(`observe.health.assess`: ping + `store.health_sample` + verdict, what
+`jobglass health` and GET /api/health compute) with `finished` finished jobs and
+10,000 queued, on SQLite and PostgreSQL. obs: the in-process no-op drain with every
+observer on against all off (bench_observability's modes), SQLite and PostgreSQL.
+Prints `RESULT {...}` last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import traceback
+from typing import Any
+
+from bench import bench_observability as bo
+from bench.common import percentile, temp_db
+from jobglass.observe.health import Thresholds, assess
+from jobglass.store import Store
+
+
+async def _time_health(store: Store, rounds: int) -> tuple[list[float], list[float], str]:
+    t = Thresholds()
+    verdict_times, sample_times = [], []
+    status = "?"
+    for _ in range(rounds):
+        began = time.perf_counter()
+        verdict = await assess(store, t)
+        verdict_times.append(time.perf_counter() - began)
+        status = verdict.status.value
+        began = time.perf_counter()
+        await store.health_sample(silent_after=t.silent_after, window=t.window)
+        sample_times.append(time.perf_counter() - began)
+    return verdict_times, sample_times, status
+
+
+def _figures(times: list[float]) -> dict[str, float]:
+    return {"p50_ms": percentile(times, 50) * 1e3, "p99_ms": percentile(times, 99) * 1e3}
+
+
+async def scrape(finished: int, queued: int, rounds: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"finished": finished, "queued": queued, "rounds": rounds}
+    with temp_db("scrape") as db:
+        t0 = time.perf_counter()
+        store = await bo._fill_sqlite(db.url, finished, queued)
+        fill = time.perf_counter() - t0
+        try:
+            scrapes = await bo._time_scrapes(store, rounds)
+            health, sample, status = await _time_health(store, rounds)
+        finally:
+            await store.close()
+        out["sqlite"] = {"scrape": _figures(scrapes), "health": _figures(health),
+                         "health_sample": _figures(sample), "status": status, "fill_s": fill}
+    try:
+        t0 = time.perf_counter()
+        store, schema = await bo._fill_postgres(finished, queued)
+        fill = time.perf_counter() - t0
+    except Exception as exc:
+        out["postgres"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        return out
+    try:
+        scrapes = await bo._time_scrapes(store, rounds)
+        health, sample, status = await _time_health(store, rounds)
+        out["postgres"] = {"scrape": _figures(scrapes), "health": _figures(health),
+                           "health_sample": _figures(sample), "status": status, "fill_s": fill}
+    finally:
+        await store.close()
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(bo.PG_URL, autocommit=True) as conn:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    return out
+
+
+def obs(n: int, rounds: int) -> dict[str, Any]:
+    import psycopg
+
+    out: dict[str, Any] = {"n": n, "rounds": rounds}
+    rates: dict[str, list[float]] = {f"sqlite/{m}": [] for m in bo.MODES}
+    rates.update({"postgres/off": [], "postgres/all on": []})
+    for r in range(rounds):
+        for mode in bo.MODES:  # interleaved, so load on the box hits every mode alike
+            with temp_db("obs") as db:
+                rates[f"sqlite/{mode}"].append(asyncio.run(bo._drain(db.url, n, mode)))
+        for mode in ("off", "all on"):
+            schema = f"bench_obs_{os.getpid()}_{r}_{mode.replace(' ', '')}"
+            try:
+                rates[f"postgres/{mode}"].append(
+                    asyncio.run(bo._drain(f"{bo.PG_URL}?schema={schema}", n, mode)))
+            finally:
+                with psycopg.connect(bo.PG_URL, autocommit=True) as conn:
+                    conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    out["rates"] = {k: statistics.median(v) for k, v in rates.items() if v}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("what", choices=["scrape", "obs"])
+    parser.add_argument("--finished", type=int, default=1_000_000)
+    parser.add_argument("--queued", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--n", type=int, default=20_000)
+    args = parser.parse_args()
+    try:
+        if args.what == "scrape":
+            result = asyncio.run(scrape(args.finished, args.queued, args.rounds))
+        else:
+            result = obs(args.n, args.rounds)
+    except Exception as exc:
+        traceback.print_exc()
+        result = {"error": f"{type(exc).__name__}: {exc}"[:400]}
+    sys.stdout.write("RESULT " + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
