@@ -37,3 +37,30 @@ ensure_postgres() {
   done
   echo "PostgreSQL is not reachable at $host:5432" >&2
 }
+
+# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser
+# download does not work here). Install it when missing: as root, or under CI (where a
+# failed install fails the run); otherwise say so, and the browser tests skip loudly.
+ensure_chromium() {
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  local ci=${CI:-}
+  if [ "$(id -u)" -ne 0 ]; then
+    if [ "$ci" = "true" ]; then
+      echo "chromium is missing and CI=true, but installing it needs root" >&2
+      return 1
+    fi
+    return 0
+  fi
+  echo "installing chromium for the dashboard's browser tests" >&2
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >&2
+  then
+    if [ "$ci" = "true" ]; then
+      echo "could not install chromium (CI=true): failing" >&2
+      return 1
+    fi
+    echo "could not install chromium: the browser tests will skip" >&2
+  fi
+  return 0
+}

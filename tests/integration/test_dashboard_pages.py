@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from apiclient import Api, serve_app
 
 from jobglass.model import JobSpec, JobState, LogLine, Outcome, WorkerInfo
@@ -329,3 +330,26 @@ async def test_the_trace_id_links_out_through_the_template(tmp_path: Path) -> No
         html = (await api.client.get(f"/jobs/{job_id}")).text
         assert tid in html
         assert "tempo" not in html
+
+
+async def test_a_rare_filter_searches_history_one_window_at_a_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobglass.web.dashboard import pages_jobs
+
+    monkeypatch.setattr(pages_jobs, "SCAN_WINDOW", 20)
+    async with serve_app(tmp_path) as api:
+        store = await api.store()
+        jobs = await store.enqueue_many([JobSpec(task="t.rare" if i < 3 else "t.common")
+                                         for i in range(60)])
+        rare = sorted((j.id for j in jobs if j.task == "t.rare"), reverse=True)
+        url = "/jobs?task=t.rare"
+        seen: list[int] = []
+        for _ in range(5):
+            html = (await api.client.get(url)).text
+            seen += [int(x) for x in re.findall(r'class="mono jid" href="/jobs/(\d+)"', html)]
+            nxt = re.search(r'href="(/jobs\?[^"]*)" rel="next"', html)
+            if nxt is None:
+                break
+            assert "Search older" in html
+            url = nxt.group(1).replace("&amp;", "&")
+        assert seen == rare

@@ -109,7 +109,8 @@ def bind(host: str, port: int) -> socket.socket:
 def _announce(sock: socket.socket) -> None:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    console.print(f"jobglass API on http://{shown}:{port} (OpenAPI at /openapi.json)",
+    console.print(f"jobglass API on http://{shown}:{port} (OpenAPI at /openapi.json,"
+                  " dashboard at /)",
                   highlight=False)
     sys.stdout.flush()
 
@@ -183,7 +184,8 @@ def serve(
     config: Annotated[str | None, ConfigOption] = None,
     database_url_: Annotated[str | None, DatabaseOption] = None,
 ) -> None:
-    """Serve the HTTP API (jobs, queues, workers, health, /metrics) on uvicorn."""
+    """Serve the HTTP API (jobs, queues, workers, health, /metrics) and the dashboard
+    (at /; JOBGLASS_TRACE_URL links trace ids out) on uvicorn."""
     cfg = telemetry_config(config, log_level, log_format)
     application = load_app(app) if app else App(database_url_)
     if database_url_:

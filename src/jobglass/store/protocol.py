@@ -80,6 +80,7 @@ class JobFilter:
     request_id: str | None = None
     created_after: float | None = None
     created_before: float | None = None
+    above_id: int | None = None  # only ids > this: bounds a scan (the dashboard's windows)
 
 
 @dataclass(slots=True)

@@ -72,6 +72,9 @@ async def list_jobs(conn: Conn, s: str, flt: JobFilter, limit: int, before_id: i
     if flt.created_before is not None:
         where.append("j.created_at < %s")
         params.append(float(flt.created_before))
+    if flt.above_id is not None:
+        where.append("j.id > %s")
+        params.append(flt.above_id)
     if before_id is not None:
         where.append("j.id < %s")
         params.append(before_id)

@@ -74,6 +74,9 @@ def list_jobs(db: sqlite3.Connection, flt: JobFilter, limit: int, before_id: int
     if flt.created_before is not None:
         where.append("created_at < ?")
         params.append(flt.created_before)
+    if flt.above_id is not None:
+        where.append("id > ?")
+        params.append(flt.above_id)
     if before_id is not None:
         where.append("id < ?")
         params.append(before_id)
