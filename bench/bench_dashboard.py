@@ -110,7 +110,7 @@ async def time_pages(url: str, job_id: int, rounds: int, middle: int
         ("/jobs?state=failed", "jobs, failed"),
         ("/jobs?state=queued", "jobs, queued"),
         ("/jobs?queue=q0&state=failed", "jobs, one queue's failed"),
-        ("/jobs?queue=q3&state=failed", "jobs, a filter nothing matches (scans all)"),
+        ("/jobs?queue=q3&state=failed", "jobs, a filter nothing matches (one 100k-id window)"),
         ("/jobs?request_id=req-4242", "jobs, by request id"),
         (f"/jobs/{job_id}", "job: 2 attempts, 400 log lines"),
         (f"/jobs/{job_id}/logs/tail?attempt=2&after=0", "log tail"),
