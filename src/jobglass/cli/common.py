@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import logging
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,10 @@ def guarded(fn: Callable[..., T]) -> Callable[..., T]:
 
 
 def with_store(url: str | None, work: Callable[[Store], Awaitable[T]]) -> T:
+    # One-shot commands say "cannot reach PostgreSQL" once; the pool's own retry
+    # warnings would only repeat it.
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+
     async def main() -> T:
         store = store_from_url(database_url(url))
         await store.open()
