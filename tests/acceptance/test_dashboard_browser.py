@@ -201,3 +201,26 @@ def test_a_read_only_token_sees_no_buttons(page: Page, site: tuple[str, str, See
                            data="csrf=x", headers={
                                "Content-Type": "application/x-www-form-urlencoded"})
     assert reply.status == 403
+
+
+def test_pages_read_without_javascript(browser: Browser, site: tuple[str, str, Seeded]
+                                       ) -> None:
+    base, url, seeded = site
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        p = context.new_page()
+        p.goto(base + "/")
+        expect(p.locator("figure.chart svg.spark polyline").first).to_be_visible()
+        expect(p.locator(".uplot")).to_have_count(0)
+        p.locator("figure.chart details.table summary").first.click()
+        expect(p.locator("figure.chart details.table table").first).to_be_visible()
+        p.goto(f"{base}/jobs?state=failed")
+        expect(p.locator("table.jobs tbody tr")).to_have_count(1)
+        p.goto(f"{base}/jobs/{seeded.running}")
+        expect(p.locator("#attempt-1 .log .ln")).to_have_count(1)
+        p.locator("button#cancel").click()  # a plain form post
+        expect(p.locator("h1")).to_contain_text("cancel requested")
+    finally:
+        context.close()
+    assert with_store(url, lambda s: s.get(seeded.running)).cancel_requested
