@@ -186,6 +186,29 @@ async def test_an_enqueue_from_another_store_wakes_the_waiter(url: str) -> None:
         assert len(await worker.claim("w1", [], 10)) == 1
 
 
+async def test_a_child_released_by_a_batch_of_successes_is_notified(url: str) -> None:
+    """The release and its NOTIFY are part of the finish statement (no transaction of
+    its own): a listener elsewhere hears of the child's queue."""
+    config = parse_url(url)
+    async with opened(url) as store, raw() as listener:
+        [parent, sibling] = await store.enqueue_many([JobSpec(task="p"),
+                                                      JobSpec(task="s", queue="other")])
+        [child] = await store.enqueue_many([JobSpec(task="c", queue="kids",
+                                                    depends_on=[parent.id])])
+        claimed = await store.claim("w1", [], 10)
+        assert {j.id for j in claimed} == {parent.id, sibling.id}
+        await listener.execute(f"LISTEN {config.channel}")
+        assert await store.finish_many([Report(j.id, j.lease or "", Outcome.SUCCEEDED)
+                                        for j in claimed]) == [True, True]
+        heard = []
+        async with asyncio.timeout(10):
+            async for note in listener.notifies():
+                heard.append(note.payload)
+                break
+        assert heard == ["kids"]
+        assert (await store.get(child.id)).state is JobState.QUEUED
+
+
 async def test_wait_for_jobs_returns_after_the_timeout_when_idle(url: str) -> None:
     async with opened(url) as store:
         await store.wait_for_jobs(0)

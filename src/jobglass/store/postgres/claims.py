@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 
 from jobglass.model import Job, JobState, check_transition, sources_of
 from jobglass.store.codec import dumps
-from jobglass.store.postgres import graph
+from jobglass.store.postgres import arrays, graph
 from jobglass.store.postgres.rows import fetch, job_columns, job_from_row
 from jobglass.store.protocol import Report
 from jobglass.store.rules import spends_retry, target_state
@@ -58,12 +58,22 @@ async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit
     return jobs
 
 
-async def finish(conn: Conn, s: str, reports: Sequence[Report], now: float
+def one_statement(reports: Sequence[Report]) -> bool:
+    """True when `finish` is a single statement (so needs no transaction of its own):
+    every report ends its job succeeded, and no job is named twice."""
+    return (all(target_state(r) is JobState.SUCCEEDED for r in reports)
+            and len({r.job_id for r in reports}) == len(reports))
+
+
+async def finish(conn: Conn, s: str, channel: str, reports: Sequence[Report], now: float
                  ) -> tuple[list[bool], list[str]]:
-    """Apply the reports; return which applied and the queues that got ready work.
+    """Apply the reports; return which applied and the queues that got ready work and
+    still need a NOTIFY (children released by successes are notified in-statement).
 
     A job named twice in one batch is applied in report order, as one round each,
-    so the second report meets the lease the first left behind.
+    so the second report meets the lease the first left behind. A round is one
+    statement (jobs, attempts, worker counters, released children and their NOTIFY),
+    plus one more when some job ended failed or cancelled: its dependents.
     """
     applied = [False] * len(reports)
     woken: set[str] = set()
@@ -75,13 +85,13 @@ async def finish(conn: Conn, s: str, reports: Sequence[Report], now: float
         for i in remaining:
             (later if reports[i].job_id in seen else round_).append(i)
             seen.add(reports[i].job_id)
-        woken.update(await _finish_round(conn, s, reports, round_, applied, now))
+        woken.update(await _finish_round(conn, s, channel, reports, round_, applied, now))
         remaining = later
     return applied, sorted(woken)
 
 
-async def _finish_round(conn: Conn, s: str, reports: Sequence[Report], indexes: list[int],
-                        applied: list[bool], now: float) -> set[str]:
+async def _finish_round(conn: Conn, s: str, channel: str, reports: Sequence[Report],
+                        indexes: list[int], applied: list[bool], now: float) -> set[str]:
     batch = [reports[i] for i in indexes]
     targets = [target_state(r) for r in batch]
     rows = await fetch(
@@ -107,7 +117,12 @@ async def _finish_round(conn: Conn, s: str, reports: Sequence[Report], indexes: 
         # A cancel report without a reason keeps the one `cancel()` recorded.
         "  reason = CASE r.target WHEN 'failed' THEN r.reason"
         "   WHEN 'cancelled' THEN COALESCE(r.reason, j.reason) ELSE j.reason END"
-        f"  FROM r WHERE j.id = r.id AND j.state = '{_FROM.value}'"
+        # The jobs are found by primary key (id = ANY), never through the partial
+        # running index: with statistics from a quiet moment the planner would scan
+        # every running job (and their dead index entries) for each batch. Hence
+        # the state check the index predicate cannot match, as in the claim.
+        "  FROM r WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = r.id"
+        "  AND j.state IN (SELECT unnest(%(from)s::text[]))"
         "  AND j.lease = r.lease RETURNING j.id, j.queue, j.state, r.lease),"
         f" ended AS (UPDATE {s}.jobglass_attempts a SET ended_at = %(now)s,"
         "  outcome = r.outcome, error_type = r.etype, error_message = r.error,"
@@ -115,39 +130,52 @@ async def _finish_round(conn: Conn, s: str, reports: Sequence[Report], indexes: 
         "  WHERE a.job_id = moved.id AND a.lease = moved.lease RETURNING a.worker_id),"
         f" counted AS (UPDATE {s}.jobglass_workers w SET jobs_done = w.jobs_done + c.n"
         "  FROM (SELECT worker_id, COUNT(*) AS n FROM ended GROUP BY worker_id) c"
-        "  WHERE w.id = c.worker_id)"
-        " SELECT id, queue, state FROM moved",
+        "  WHERE w.id = c.worker_id),"
+        # Children whose last parent just succeeded become queued, and their queues
+        # are notified (at commit), in this same statement.
+        " released AS ("
+        + graph.release_sql(s, "SELECT id FROM moved WHERE state = 'succeeded'") + "),"
+        " notified AS (SELECT pg_notify(%(channel)s, q) FROM"
+        "  (SELECT DISTINCT queue AS q FROM released WHERE state = 'queued') x)"
+        " SELECT id, queue, state FROM moved"
+        " UNION ALL SELECT NULL, NULL, NULL FROM notified",
         {
-            "ids": [r.job_id for r in batch], "leases": [r.lease for r in batch],
-            "targets": [t.value for t in targets],
-            "run_at": [float(r.retry_at if r.retry_at is not None else now) for r in batch],
-            "spent": [1 if spends_retry(r.outcome) else 0 for r in batch],
-            "results": [dumps_result(r) for r in batch],
-            "errors": [r.error_message for r in batch], "reasons": [r.reason for r in batch],
-            "outcomes": [r.outcome.value for r in batch],
-            "etypes": [r.error_type for r in batch], "tbs": [r.traceback for r in batch],
-            "now": float(now),
+            "ids": arrays.ints([r.job_id for r in batch]),
+            "leases": arrays.texts([r.lease for r in batch]),
+            "targets": arrays.texts([t.value for t in targets]),
+            "run_at": arrays.floats([r.retry_at if r.retry_at is not None else now
+                                     for r in batch]),
+            "spent": arrays.ints([1 if spends_retry(r.outcome) else 0 for r in batch]),
+            "results": arrays.texts([dumps_result(r) for r in batch]),
+            "errors": _or_null([r.error_message for r in batch]),
+            "reasons": _or_null([r.reason for r in batch]),
+            "outcomes": arrays.texts([r.outcome.value for r in batch]),
+            "etypes": _or_null([r.error_type for r in batch]),
+            "tbs": _or_null([r.traceback for r in batch]),
+            "now": float(now), "from": [_FROM.value], "channel": channel,
         })
-    done = {r["id"]: (r["queue"], JobState(r["state"])) for r in rows}
+    done = {r["id"]: (r["queue"], JobState(r["state"])) for r in rows if r["id"] is not None}
     woken: set[str] = set()
-    succeeded: list[int] = []
     ended: list[tuple[int, str]] = []
     for i, report in zip(indexes, batch, strict=True):
         if report.job_id not in done:
             continue
         applied[i] = True
         queue, target = done[report.job_id]
-        if target is JobState.SUCCEEDED:
-            succeeded.append(report.job_id)
-        elif target is JobState.QUEUED:
+        if target is JobState.QUEUED:
             woken.add(queue)
-        else:
+        elif target is not JobState.SUCCEEDED:
             ended.append((report.job_id, f"parent job {report.job_id} {target}"))
     # A child of a failed and a succeeded parent stays blocked through the release
     # (the failed one still counts as pending), so either order ends it cancelled.
     await graph.cancel_dependents(conn, s, ended, now)
-    woken.update(await graph.release_dependents(conn, s, succeeded, now))
     return woken
+
+
+def _or_null(values: list[str | None]) -> str | None:
+    """NULL for a column that is NULL in every report (the usual case for errors of a
+    batch of successes): unnest pads it with NULLs, and nothing is encoded."""
+    return arrays.texts(values) if any(v is not None for v in values) else None
 
 
 def dumps_result(report: Report) -> str | None:

@@ -14,23 +14,28 @@ from jobglass.store.postgres.rows import fetch
 Conn = AsyncConnection[Any]
 
 
+def release_sql(s: str, parents: str) -> str:
+    """The release as an UPDATE of the blocked children of the parent ids `parents`
+    (a query) yields, returning (state, queue); `%(now)s` is a parameter. Also a
+    CTE of `claims.finish`, so a batch of successes releases in its own statement."""
+    return (
+        f"UPDATE {s}.jobglass_jobs c SET pending_parents = c.pending_parents - d.n,"
+        " state = CASE WHEN c.pending_parents - d.n <= 0 THEN 'queued' ELSE 'blocked' END,"
+        " run_at = CASE WHEN c.pending_parents - d.n <= 0"
+        "  THEN GREATEST(c.run_at, %(now)s) ELSE c.run_at END"
+        f" FROM (SELECT job_id, COUNT(*) AS n FROM {s}.jobglass_deps"
+        f"  WHERE parent_id IN ({parents}) GROUP BY job_id) d"
+        " WHERE c.id = d.job_id AND c.state = 'blocked' RETURNING c.state, c.queue")
+
+
 async def release_dependents(conn: Conn, s: str, parent_ids: Sequence[int], now: float
                              ) -> list[str]:
     """Parents succeeded: each blocked child loses one pending parent per succeeded
     parent and becomes queued when none is left. Returns the queues that got work."""
     if not parent_ids:
         return []
-    rows = await fetch(
-        conn,
-        f"WITH done AS (SELECT job_id, COUNT(*) AS n FROM {s}.jobglass_deps"
-        "   WHERE parent_id = ANY(%(ids)s) GROUP BY job_id)"
-        f" UPDATE {s}.jobglass_jobs j SET pending_parents = j.pending_parents - done.n,"
-        "  state = CASE WHEN j.pending_parents - done.n <= 0 THEN 'queued' ELSE 'blocked' END,"
-        "  run_at = CASE WHEN j.pending_parents - done.n <= 0"
-        "   THEN GREATEST(j.run_at, %(now)s) ELSE j.run_at END"
-        " FROM done WHERE j.id = done.job_id AND j.state = 'blocked'"
-        " RETURNING j.state, j.queue",
-        {"ids": list(parent_ids), "now": float(now)})
+    rows = await fetch(conn, release_sql(s, "SELECT unnest(%(ids)s::bigint[])"),
+                       {"ids": list(parent_ids), "now": float(now)})
     return sorted({r["queue"] for r in rows if r["state"] == "queued"})
 
 

@@ -156,11 +156,13 @@ class PostgresStore:
         when = time.time() if now is None else now
 
         async def _finish(conn: Conn) -> list[bool]:
-            applied, woken = await claims.finish(conn, self._s, reports, when)
+            applied, woken = await claims.finish(conn, self._s, self.config.channel, reports,
+                                                 when)
             await self._notify(conn, woken)
             return applied
 
-        applied = await self._pool.run(_finish)
+        # A batch of successes is one statement: no BEGIN/COMMIT round trips.
+        applied = await self._pool.run(_finish, transaction=not claims.one_statement(reports))
         if any(applied):
             wakeups.wake(self.config.wake_key)
         return applied
