@@ -1,5 +1,5 @@
 """Stored job logs on PostgreSQL: a batch of lines is one INSERT over unnest'ed
-arrays (one round trip, whatever the batch size), read back by cursor on id.
+array literals (one round trip, whatever the batch size), read back by cursor on id.
 
 PostgreSQL text and jsonb cannot hold NUL characters, which captured output may
 contain; they are stored as U+FFFD so one odd byte cannot make a batch fail forever.
@@ -15,6 +15,7 @@ from psycopg import AsyncConnection
 
 from jobglass.model import LogLine
 from jobglass.store.codec import dumps
+from jobglass.store.postgres import arrays
 from jobglass.store.postgres.rows import fetch
 
 Conn = AsyncConnection[Any]
@@ -52,10 +53,11 @@ async def append(conn: Conn, s: str, lines: Sequence[LogLine]) -> None:
         " FROM unnest(%s::bigint[], %s::int[], %s::float8[], %s::text[], %s::text[],"
         " %s::text[], %s::text[]) WITH ORDINALITY"
         " AS l(job_id, attempt, ts, level, stream, message, fields, n) ORDER BY n",
-        ([ln.job_id for ln in lines], [ln.attempt for ln in lines],
-         [float(ln.ts) for ln in lines], [_text(ln.level) for ln in lines],
-         [_text(ln.stream) for ln in lines], [_text(ln.message) for ln in lines],
-         [_fields(ln.fields) for ln in lines]))
+        (arrays.ints([ln.job_id for ln in lines]), arrays.ints([ln.attempt for ln in lines]),
+         arrays.floats([ln.ts for ln in lines]), arrays.texts([_text(ln.level) for ln in lines]),
+         arrays.texts([_text(ln.stream) for ln in lines]),
+         arrays.texts([_text(ln.message) for ln in lines]),
+         arrays.texts([_fields(ln.fields) for ln in lines])))
 
 
 async def read(conn: Conn, s: str, job_id: int, attempt: int | None, after_id: int,
