@@ -340,3 +340,21 @@ async def test_workers_record_per_minute_figures(app: App, start: Start,
     await wait_for(recorded, 10)
     rows = await store.read_stats(since, queue="mail")
     assert sum(sum(r.wait) for r in rows) == len(handles)
+
+
+async def test_the_reaper_holds_off_for_a_lease_after_its_own_store_outage(app: App) -> None:
+    from jobglass.worker.services import Reaper
+
+    store = await app.astore()
+    now = time.time()
+    await store.register_worker(jobglass.model.WorkerInfo(
+        id="quiet", host="h", pid=1, queues=[], started_at=now - 100, last_heartbeat=now - 100,
+        state="running"))
+    await store.enqueue_many([jobglass.JobSpec(task="t")])
+    job = (await store.claim("quiet", [], 1))[0]
+    leader = jobglass.Worker(app, WorkerSettings(lease=10.0))
+    leader.store_failed_at = now  # the store was unreachable for the reaper too
+    await Reaper(leader, store).sweep(now=now + 5)
+    assert (await store.get(job.id)).state is JobState.RUNNING  # no heartbeat could land
+    await Reaper(leader, store).sweep(now=now + 11)
+    assert (await store.get(job.id)).state is JobState.QUEUED  # a full lease later: reaped

@@ -4,6 +4,7 @@ logs and survives store errors, and stops when its task is cancelled."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 
 from jobglass.observe import events as ev
@@ -37,6 +38,7 @@ class Heartbeat:
         try:
             reply = await self.store.heartbeat(self.worker.id, progress)
         except Exception as exc:
+            self.worker.store_failed_at = time.time()
             log.warning("heartbeat failed", worker_id=self.worker.id, error=str(exc))
             return
         await self.save_stats()
@@ -86,11 +88,19 @@ class Reaper:
             await asyncio.sleep(self.interval)
 
     async def sweep(self, now: float | None = None) -> None:
+        when = time.time() if now is None else now
+        failed_at = self.worker.store_failed_at
+        lease = self.worker.settings.lease
+        if failed_at is not None and when - failed_at < lease:
+            # The store was just unreachable for us too: every worker's heartbeat may be
+            # stale through no fault of its own. Give them one lease to catch up.
+            return
         try:
             if not await self.store.try_lead(self.worker.id):
                 return
             reaped = await self.store.reap(self.worker.settings.lease, now=now)
         except Exception as exc:
+            self.worker.store_failed_at = time.time()
             log.warning("reaper failed", worker_id=self.worker.id, error=str(exc))
             return
         lost: dict[str, dict[str, object]] = {}

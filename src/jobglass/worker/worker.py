@@ -81,6 +81,7 @@ class Worker:
                                   on_hung=self._on_hung)
         self._store: Store | None = None
         self.minute_stats = MinuteCounter()
+        self.store_failed_at: float | None = None  # the last time a store call failed
 
     # -- control -----------------------------------------------------------------
     def request_stop(self, exit_code: int = 0) -> None:
@@ -162,6 +163,7 @@ class Worker:
             try:
                 jobs = await store.claim(self.id, s.queues, free, allow_shell=s.allow_shell)
             except Exception as exc:
+                self.store_failed_at = time.time()
                 log.warning("claim failed, will retry", retry_in_s=backoff, error=str(exc))
                 await self._wait_or_stop(asyncio.sleep(backoff))
                 backoff = min(backoff * 2, 5.0)
