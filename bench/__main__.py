@@ -438,16 +438,26 @@ def write_scrape(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
         rep.add(_na(o), "")
         return
     rows = []
-    for store in ("sqlite", "postgres"):
-        r = o.result.get(store, {})
-        if "error" in r:
-            rows.append([store, f"n/a: {r['error']}", "", "", "", "", ""])
+    for key, label in (("sqlite", "sqlite, all finished in the last 5 min"),
+                       ("sqlite_spread", "sqlite, finished over 30 days"),
+                       ("postgres", "postgres, all finished in the last 5 min"),
+                       ("postgres_spread", "postgres, finished over 30 days")):
+        r = o.result.get(key)
+        if r is None:
             continue
-        rows.append([store, fmt(r["scrape"]["p50_ms"]), fmt(r["scrape"]["p99_ms"]),
+        if "error" in r:
+            rows.append([label, f"n/a: {r['error']}", "", "", "", "", ""])
+            continue
+        rows.append([label, fmt(r["scrape"]["p50_ms"]), fmt(r["scrape"]["p99_ms"]),
                      fmt(r["health"]["p50_ms"]), fmt(r["health"]["p99_ms"]),
                      fmt(r["health_sample"]["p50_ms"]), r.get("status", "?")])
-    rep.table(["store", "scrape p50", "scrape p99", "health p50", "health p99",
+    rep.table(["store, finished_at", "scrape p50", "scrape p99", "health p50", "health p99",
                "health_sample p50", "verdict"], rows)
+    rep.add("'last 5 min': bench_observability's fill, every finished job at the same "
+            "finished_at, so the health check's 300 s throughput window holds all of them "
+            "(the worst case); 'over 30 days': the same rows' finished_at spread evenly "
+            "over 30 days (~115 in the window). The verdict differs with the data (failure "
+            "rate, no progress), not with the timing.", "")
 
 
 def write_obs(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
@@ -498,11 +508,17 @@ def write_targets(rep: Report, results: Results, other: dict[str, Outcome]) -> N
           None if p50 is None else p50 <= 5)
     sc = other.get("scrape")
     for store in ("sqlite", "postgres"):
-        r = sc.result.get(store, {}) if sc and not sc.error else {}
-        s50 = r.get("scrape", {}).get("p50_ms")
-        h50 = r.get("health", {}).get("p50_ms")
-        check(f"Scrape <= 50 ms ({store})", fmt(s50, " ms"), None if s50 is None else s50 <= 50)
-        check(f"Health <= 50 ms ({store})", fmt(h50, " ms"), None if h50 is None else h50 <= 50)
+        for key, when in ((store, "all finished in the last 5 min"),
+                          (f"{store}_spread", "finished over 30 days")):
+            r = sc.result.get(key, {}) if sc and not sc.error else {}
+            if key.endswith("_spread") and not r:
+                continue
+            s50 = r.get("scrape", {}).get("p50_ms")
+            h50 = r.get("health", {}).get("p50_ms")
+            check(f"Scrape <= 50 ms ({store}, {when})", fmt(s50, " ms"),
+                  None if s50 is None else s50 <= 50)
+            check(f"Health <= 50 ms ({store}, {when})", fmt(h50, " ms"),
+                  None if h50 is None else h50 <= 50)
     ob = other.get("obs")
     rates = ob.result.get("rates", {}) if ob and not ob.error else {}
     for store in ("sqlite", "postgres"):
@@ -653,6 +669,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_obs(rep, other.get("obs"), sizes)
     write_notes(rep, systems)
     out.write_text(rep.text())
+    raw = {"workloads": {w: {n: {"result": o.result, "error": o.error} for n, o in r.items()}
+                         for w, r in results.items()},
+           "jobglass_only": {w: {"result": o.result, "error": o.error}
+                             for w, o in other.items()}}
+    out.with_suffix(".json").write_text(json.dumps(raw, indent=1) + "\n")
     print("\n" + rep.text())
     print(f"written to {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}"
           f" (worker and driver output: {log.relative_to(ROOT)})")
