@@ -1225,3 +1225,18 @@ async def test_wait_for_jobs_returns_after_the_timeout(store: Store) -> None:
     await asyncio.wait_for(store.wait_for_jobs(0.2), timeout=10)
     assert time.monotonic() - started >= 0.1  # it did wait rather than return at once
     assert await all_jobs(store) == []
+
+
+async def test_retrying_a_child_before_its_parent_succeeded_blocks_it_again(store: Store) -> None:
+    parent = (await store.enqueue_many([JobSpec(task="parent", max_retries=0)]))[0]
+    child = (await store.enqueue_many([JobSpec(task="child", depends_on=[parent.id])]))[0]
+    claimed = (await store.claim("w", [], 1))[0]
+    await store.finish_many([Report(claimed.id, claimed.lease or "", Outcome.FAILED,
+                                    error_message="boom")])
+    assert (await store.get(child.id)).state is JobState.CANCELLED
+    assert (await store.retry(child.id)).state is JobState.BLOCKED  # the parent still failed
+    await store.retry(parent.id)
+    again = (await store.claim("w", [], 5))
+    assert [j.id for j in again] == [parent.id]  # the child does not run before its parent
+    await store.finish_many([Report(parent.id, again[0].lease or "", Outcome.SUCCEEDED)])
+    assert (await store.get(child.id)).state is JobState.QUEUED

@@ -30,7 +30,9 @@ EXPECTED: set[tuple[JobState, JobState]] = {
     (S.RUNNING, S.FAILED),
     (S.RUNNING, S.CANCELLED),
     (S.FAILED, S.QUEUED),
+    (S.FAILED, S.BLOCKED),
     (S.CANCELLED, S.QUEUED),
+    (S.CANCELLED, S.BLOCKED),
 }
 
 ALL_PAIRS = list(itertools.product(JobState, JobState))
@@ -76,12 +78,12 @@ def test_terminal_and_active() -> None:
 
 def test_terminal_states_are_left_only_by_a_manual_retry() -> None:
     for state in TERMINAL:
-        assert TRANSITIONS[state] <= {S.QUEUED}
+        assert TRANSITIONS[state] <= {S.QUEUED, S.BLOCKED}
         assert not is_legal(state, S.RUNNING)
 
 
-def test_nothing_enters_blocked() -> None:
-    assert sources_of(S.BLOCKED) == ()
+def test_only_a_manual_retry_enters_blocked() -> None:
+    assert sources_of(S.BLOCKED) == (S.FAILED, S.CANCELLED)
 
 
 @pytest.mark.parametrize("target", list(JobState), ids=lambda s: s.value)

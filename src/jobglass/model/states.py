@@ -14,6 +14,8 @@ stateDiagram-v2
     running --> cancelled: cancel signal honoured
     failed --> queued: manual retry
     cancelled --> queued: manual retry
+    failed --> blocked: manual retry, a parent has not succeeded
+    cancelled --> blocked: manual retry, a parent has not succeeded
 ```
 
 A retry is `queued` with a later `run_at`; "scheduled" and "retrying" are views.
@@ -44,8 +46,9 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
         {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED, JobState.QUEUED}
     ),
     JobState.SUCCEEDED: frozenset(),
-    JobState.FAILED: frozenset({JobState.QUEUED}),
-    JobState.CANCELLED: frozenset({JobState.QUEUED}),
+    # A person's retry: queued, or blocked again while some parent has not succeeded.
+    JobState.FAILED: frozenset({JobState.QUEUED, JobState.BLOCKED}),
+    JobState.CANCELLED: frozenset({JobState.QUEUED, JobState.BLOCKED}),
 }
 
 TERMINAL: frozenset[JobState] = frozenset(

@@ -230,12 +230,20 @@ class PostgresStore:
         if job.state not in (JobState.FAILED, JobState.CANCELLED):
             # blocked/running -> queued are legal moves, but not a person's retry.
             raise IllegalTransition(job.state.value, JobState.QUEUED.value, job_id)
+        # A child retried before its parents succeeded waits for them again. The parents
+        # are locked so one finishing now cannot slip between this count and our update.
+        parents = await fetch(
+            conn, f"SELECT p.state FROM {s}.jobglass_jobs p WHERE p.id IN"
+                  f" (SELECT parent_id FROM {s}.jobglass_deps WHERE job_id = %s) FOR SHARE",
+            (job_id,))
+        pending = sum(1 for p in parents if p["state"] != "succeeded")
         try:
             async with conn.transaction():  # a savepoint: the conflict must not abort ours
                 await conn.execute(
-                    f"UPDATE {s}.jobglass_jobs SET state = 'queued', run_at = %s, errors = 0,"
-                    " finished_at = NULL, reason = NULL, cancel_requested = false"
-                    " WHERE id = %s AND state IN ('failed', 'cancelled')", (float(now), job_id))
+                    f"UPDATE {s}.jobglass_jobs SET state = %s, pending_parents = %s,"
+                    " run_at = %s, errors = 0, finished_at = NULL, reason = NULL,"
+                    " cancel_requested = false WHERE id = %s AND state IN ('failed', 'cancelled')",
+                    ("blocked" if pending else "queued", pending, float(now), job_id))
         except UniqueViolation as exc:
             rows = await fetch(conn, f"SELECT id FROM {s}.jobglass_jobs WHERE unique_key = %s"
                                      f" AND state IN {_ACTIVE}", (job.unique_key,))

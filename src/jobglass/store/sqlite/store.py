@@ -229,11 +229,16 @@ class SQLiteStore:
             if job.state not in (JobState.FAILED, JobState.CANCELLED):
                 # blocked/running -> queued are legal moves, but not a person's retry.
                 raise IllegalTransition(job.state.value, JobState.QUEUED.value, job_id)
+            # A child retried before its parents succeeded waits for them again.
+            pending = db.execute(
+                "SELECT COUNT(*) FROM jobglass_deps d JOIN jobglass_jobs p ON p.id = d.parent_id"
+                " WHERE d.job_id = ? AND p.state <> 'succeeded'", (job_id,)).fetchone()[0]
             try:
                 db.execute(
-                    "UPDATE jobglass_jobs SET state = 'queued', run_at = ?, errors = 0,"
-                    " finished_at = NULL, reason = NULL, cancel_requested = 0"
-                    " WHERE id = ? AND state IN ('failed', 'cancelled')", (now, job_id))
+                    "UPDATE jobglass_jobs SET state = ?, pending_parents = ?, run_at = ?,"
+                    " errors = 0, finished_at = NULL, reason = NULL, cancel_requested = 0"
+                    " WHERE id = ? AND state IN ('failed', 'cancelled')",
+                    ("blocked" if pending else "queued", pending, now, job_id))
             except sqlite3.IntegrityError as exc:
                 holder = db.execute(
                     f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
