@@ -1240,3 +1240,14 @@ async def test_retrying_a_child_before_its_parent_succeeded_blocks_it_again(stor
     assert [j.id for j in again] == [parent.id]  # the child does not run before its parent
     await store.finish_many([Report(parent.id, again[0].lease or "", Outcome.SUCCEEDED)])
     assert (await store.get(child.id)).state is JobState.QUEUED
+
+
+async def test_prune_drops_the_edges_of_pruned_parents(store: Store) -> None:
+    parent = (await store.enqueue_many([JobSpec(task="parent")], now=1000.0))[0]
+    child = (await store.enqueue_many([JobSpec(task="child", depends_on=[parent.id])],
+                                      now=1000.0))[0]
+    claimed = (await store.claim("w", [], 1, now=1000.0))[0]
+    await store.finish_many([Report(claimed.id, claimed.lease or "", Outcome.SUCCEEDED)],
+                            now=1000.0)
+    assert await store.prune(2000.0) == 1  # the parent; the child is still queued
+    assert (await store.get(child.id)).parents == []

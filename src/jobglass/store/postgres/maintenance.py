@@ -150,7 +150,8 @@ async def prune(conn: Conn, s: str, older_than: float) -> int:
         f"WITH gone AS (DELETE FROM {s}.jobglass_jobs WHERE state IN {_TERMINAL}"
         "  AND finished_at < %s RETURNING id),"
         f" a AS (DELETE FROM {s}.jobglass_attempts WHERE job_id IN (SELECT id FROM gone)),"
-        f" d AS (DELETE FROM {s}.jobglass_deps WHERE job_id IN (SELECT id FROM gone)),"
+        f" d AS (DELETE FROM {s}.jobglass_deps WHERE job_id IN (SELECT id FROM gone)"
+        "  OR parent_id IN (SELECT id FROM gone)),"
         f" l AS (DELETE FROM {s}.jobglass_job_logs WHERE job_id IN (SELECT id FROM gone))"
         " SELECT COUNT(*) AS n FROM gone", (float(older_than),))
     await conn.execute(f"DELETE FROM {s}.jobglass_stats WHERE minute < %s",

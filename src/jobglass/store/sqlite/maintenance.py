@@ -81,7 +81,8 @@ def prune(db: sqlite3.Connection, older_than: float) -> int:
         chunk = ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
         db.execute(f"DELETE FROM jobglass_attempts WHERE job_id IN ({marks})", chunk)
-        db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})", chunk)
+        db.execute(f"DELETE FROM jobglass_deps WHERE job_id IN ({marks})"
+                   f" OR parent_id IN ({marks})", chunk + chunk)
         joblogs.delete_for(db, chunk)
         db.execute(f"DELETE FROM jobglass_jobs WHERE id IN ({marks})", chunk)
     stats.prune(db, older_than)
