@@ -31,6 +31,7 @@ from bench import bench_observability as bo
 from bench import profile_sqlite as ps
 from bench.bench_sqlite import _prefill
 from bench.common import temp_db
+from bench.peers.base import rss_kb
 from bench.tasks import NOOP_ASYNC
 
 
@@ -168,7 +169,7 @@ def health(finished: int, rounds: int) -> None:
     asyncio.run(run_pg())
 
 
-def memory(n: int, store: str, top: int) -> None:
+def memory(n: int, store: str, top: int, trace: bool) -> None:
     """tracemalloc over an in-process drain (Worker on this loop, concurrency 100)."""
     import jobglass
     from bench.bench_sqlite import _Counter
@@ -191,11 +192,22 @@ def memory(n: int, store: str, top: int) -> None:
 
         worker = jobglass.Worker(app, jobglass.WorkerSettings(concurrency=100, reap=False),
                                  observer=Watch(n, done.set))
-        tracemalloc.start(12)
+        if trace:
+            tracemalloc.start(12)
         running = asyncio.create_task(worker.run())
         await tenth.wait()
-        snaps.append(tracemalloc.take_snapshot())
+        rss = [rss_kb(os.getpid()) or 0]
+        if trace:
+            snaps.append(tracemalloc.take_snapshot())
         await done.wait()
+        rss.append(rss_kb(os.getpid()) or 0)
+        print(f"\n{store}: this process's VmRSS {rss[0] / 1024:.1f} MiB at job {n // 10:,},"
+              f" {rss[1] / 1024:.1f} MiB at job {n:,} (+{(rss[1] - rss[0]) / 1024:.1f} MiB)")
+        if not trace:
+            worker.request_stop()
+            await running
+            await app.aclose()
+            return
         snaps.append(tracemalloc.take_snapshot())
         worker.request_stop()
         await running
@@ -230,6 +242,8 @@ def main() -> None:
     parser.add_argument("--synchronous", default="full")
     parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--no-trace", action="store_true",
+                        help="memory: VmRSS only, without tracemalloc")
     args = parser.parse_args()
     if args.what == "drain":
         drain(args.n, args.synchronous, args.top)
@@ -238,7 +252,7 @@ def main() -> None:
     elif args.what == "health":
         health(args.finished, args.rounds)
     else:
-        memory(args.n, args.store, args.top)
+        memory(args.n, args.store, args.top, not args.no_trace)
 
 
 if __name__ == "__main__":
