@@ -28,6 +28,7 @@ import jobglass
 from bench.common import ms, percentile, print_table, temp_db
 from jobglass.observe import events as ev
 from jobglass.observe.config import TelemetryConfig
+from jobglass.observe.health import Thresholds, assess
 from jobglass.observe.logs import configure_logging
 from jobglass.observe.observer import Observer
 from jobglass.observe.setup import Telemetry, install
@@ -153,6 +154,16 @@ async def _fill_postgres(finished: int, queued: int) -> tuple[Store, str]:
     return store, schema
 
 
+async def _time_health(store: Store, rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        result = await assess(store, Thresholds())
+        times.append(time.perf_counter() - began)
+    assert result.status in ("ok", "degraded", "failing")
+    return times
+
+
 async def _time_scrapes(store: Store, rounds: int) -> list[float]:
     app = jobglass.App("sqlite:///unused.db")
     telemetry = install(app, TelemetryConfig(job_logs=False), logging_setup=False)
@@ -166,13 +177,16 @@ async def _time_scrapes(store: Store, rounds: int) -> list[float]:
     return times
 
 
-async def _scrapes(finished: int, queued: int, rounds: int) -> list[tuple[str, float, float]]:
+async def _scrapes(finished: int, queued: int, rounds: int
+                   ) -> list[tuple[str, float, float, float, float]]:
     rows = []
     with temp_db("scrape") as db:
         store = await _fill_sqlite(db.url, finished, queued)
         times = await _time_scrapes(store, rounds)
+        health = await _time_health(store, rounds)
         await store.close()
-        rows.append(("sqlite", ms(percentile(times, 50)), ms(percentile(times, 99))))
+        rows.append(("sqlite", ms(percentile(times, 50)), ms(percentile(times, 99)),
+                     ms(percentile(health, 50)), ms(percentile(health, 99))))
     try:
         store, schema = await _fill_postgres(finished, queued)
     except Exception as exc:  # no server here: say so, keep the SQLite figure
@@ -180,7 +194,9 @@ async def _scrapes(finished: int, queued: int, rounds: int) -> list[tuple[str, f
         return rows
     try:
         times = await _time_scrapes(store, rounds)
-        rows.append(("postgres", ms(percentile(times, 50)), ms(percentile(times, 99))))
+        health = await _time_health(store, rounds)
+        rows.append(("postgres", ms(percentile(times, 50)), ms(percentile(times, 99)),
+                     ms(percentile(health, 50)), ms(percentile(health, 99))))
     finally:
         await store.close()
         import psycopg
@@ -192,8 +208,10 @@ async def _scrapes(finished: int, queued: int, rounds: int) -> list[tuple[str, f
 
 def bench_scrape(finished: int, queued: int, rounds: int) -> None:
     rows = asyncio.run(_scrapes(finished, queued, rounds))
-    print_table(f"/metrics render: {finished:,} finished + {queued:,} queued jobs "
-                f"({rounds} scrapes)", ["store", "p50 ms", "p99 ms"], rows)
+    print_table(f"/metrics render and health verdict: {finished:,} jobs finished in the last"
+                f" minutes + {queued:,} queued ({rounds} rounds each)",
+                ["store", "scrape p50 ms", "scrape p99 ms", "health p50 ms", "health p99 ms"],
+                rows)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -60,3 +60,20 @@ class HealthSample:
     throughput: list[Throughput]
     suspects: list[Suspect] = field(default_factory=list)
     last_finished_at: float | None = None  # newest succeeded/failed job
+
+
+THROUGHPUT_SAMPLE = 20_000
+"""The most ended jobs a throughput figure reads; past it the window shrinks."""
+
+
+def sampled_throughput(rows: list[tuple[str, str, int, float]], window: float, now: float
+                       ) -> list[Throughput]:
+    """Per-queue counts from (queue, state, count, oldest finish) rows of the newest
+    ended jobs. When the sample was full, the window is the span it covers."""
+    if sum(row[2] for row in rows) >= THROUGHPUT_SAMPLE:
+        window = max(now - min(row[3] for row in rows), 1e-3)
+    found: dict[str, Throughput] = {}
+    for queue, state, count, _ in rows:
+        entry = found.setdefault(queue, Throughput(queue=queue, window=window))
+        setattr(entry, state, count)
+    return [found[name] for name in sorted(found)]

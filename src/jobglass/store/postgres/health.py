@@ -11,7 +11,13 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from jobglass.model.health import HealthSample, Suspect, Throughput
+from jobglass.model.health import (
+    THROUGHPUT_SAMPLE,
+    HealthSample,
+    Suspect,
+    Throughput,
+    sampled_throughput,
+)
 from jobglass.store.postgres import reads
 from jobglass.store.postgres.rows import fetch
 
@@ -20,14 +26,15 @@ _DONE = "('succeeded', 'failed', 'cancelled')"  # must match the jobglass_jobs_d
 
 
 async def throughput(conn: Conn, s: str, window: float, now: float) -> list[Throughput]:
-    found: dict[str, Throughput] = {}
-    for row in await fetch(
-            conn, f"SELECT queue, state, COUNT(*) AS n FROM {s}.jobglass_jobs"
-                  f" WHERE state IN {_DONE} AND finished_at >= %s GROUP BY queue, state",
-            (float(now - window),)):
-        entry = found.setdefault(row["queue"], Throughput(queue=row["queue"], window=window))
-        setattr(entry, row["state"], int(row["n"]))
-    return [found[name] for name in sorted(found)]
+    """As on SQLite: at most THROUGHPUT_SAMPLE of the newest ended jobs are read."""
+    rows = await fetch(
+        conn, "SELECT queue, state, COUNT(*) AS n, MIN(finished_at) AS oldest FROM"
+              f" (SELECT queue, state, finished_at FROM {s}.jobglass_jobs"
+              f"  WHERE state IN {_DONE} AND finished_at >= %s"
+              "  ORDER BY finished_at DESC LIMIT %s) newest GROUP BY queue, state",
+        (float(now - window), THROUGHPUT_SAMPLE))
+    return sampled_throughput([(r["queue"], r["state"], int(r["n"]), float(r["oldest"]))
+                               for r in rows], window, now)
 
 
 async def last_finished(conn: Conn, s: str) -> float | None:

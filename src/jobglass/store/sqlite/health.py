@@ -9,21 +9,28 @@ from __future__ import annotations
 
 import sqlite3
 
-from jobglass.model.health import HealthSample, Suspect, Throughput
+from jobglass.model.health import (
+    THROUGHPUT_SAMPLE,
+    HealthSample,
+    Suspect,
+    Throughput,
+    sampled_throughput,
+)
 from jobglass.store.sqlite import reads
 
 _DONE = "('succeeded', 'failed', 'cancelled')"  # must match the jobglass_jobs_done index
 
 
 def throughput(db: sqlite3.Connection, window: float, now: float) -> list[Throughput]:
-    found: dict[str, Throughput] = {}
-    for queue, state, count in db.execute(
-            "SELECT queue, state, COUNT(*) FROM jobglass_jobs INDEXED BY jobglass_jobs_done"
-            f" WHERE state IN {_DONE} AND finished_at >= ? GROUP BY queue, state",
-            (now - window,)):
-        entry = found.setdefault(queue, Throughput(queue=queue, window=window))
-        setattr(entry, state, count)
-    return [found[name] for name in sorted(found)]
+    """Jobs ended per queue in the window — reading at most THROUGHPUT_SAMPLE of the
+    newest; when that many ended sooner, the window shrinks to the span they cover
+    (rates stay right, and a busy hour costs what a quiet one does)."""
+    rows = db.execute(
+        "SELECT queue, state, COUNT(*), MIN(finished_at) FROM (SELECT queue, state,"
+        " finished_at FROM jobglass_jobs INDEXED BY jobglass_jobs_done"
+        f" WHERE state IN {_DONE} AND finished_at >= ? ORDER BY finished_at DESC LIMIT ?)"
+        " GROUP BY queue, state", (now - window, THROUGHPUT_SAMPLE)).fetchall()
+    return sampled_throughput([(r[0], r[1], r[2], r[3]) for r in rows], window, now)
 
 
 def last_finished(db: sqlite3.Connection) -> float | None:
