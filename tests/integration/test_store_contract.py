@@ -1251,3 +1251,15 @@ async def test_prune_drops_the_edges_of_pruned_parents(store: Store) -> None:
                             now=1000.0)
     assert await store.prune(2000.0) == 1  # the parent; the child is still queued
     assert (await store.get(child.id)).parents == []
+
+
+async def test_heartbeat_names_jobs_the_worker_did_not_list(store: Store) -> None:
+    await store.register_worker(WorkerInfo(id="w", host="h", pid=1, queues=[],
+                                           started_at=10.0, last_heartbeat=10.0,
+                                           state="running"))
+    await store.enqueue_many([JobSpec(task="a"), JobSpec(task="b")], now=10.0)
+    first, second = await store.claim("w", [], 2, now=20.0)
+    reply = await store.heartbeat("w", [Progress(first.id, first.lease or "", None, None, None)],
+                                  now=30.0)
+    assert reply.unlisted == [(second.id, second.lease, 20.0)]
+    assert reply.lost == []

@@ -358,3 +358,21 @@ async def test_the_reaper_holds_off_for_a_lease_after_its_own_store_outage(app: 
     assert (await store.get(job.id)).state is JobState.RUNNING  # no heartbeat could land
     await Reaper(leader, store).sweep(now=now + 11)
     assert (await store.get(job.id)).state is JobState.QUEUED  # a full lease later: reaped
+
+
+async def test_a_claim_whose_reply_was_lost_is_put_back(app: App, start: Start,
+                                                         wait_for: WaitFor) -> None:
+    worker = await start(queues=("default",))
+    store = await app.astore()
+    await store.enqueue_many([jobglass.JobSpec(task="t", queue="elsewhere")],
+                             now=time.time() - 120)
+    # As if the worker's claim committed and the connection died before the reply came.
+    orphan = (await store.claim(worker.id, ["elsewhere"], 1, now=time.time() - 60))[0]
+
+    async def put_back() -> bool:
+        return (await store.get(orphan.id)).state is JobState.QUEUED
+
+    await wait_for(put_back, 10)
+    attempts = await store.attempts(orphan.id)
+    assert [a.outcome for a in attempts] == [Outcome.INTERRUPTED]
+    assert (await store.get(orphan.id)).errors == 0  # no retry spent on our mistake

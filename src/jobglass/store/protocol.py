@@ -93,6 +93,9 @@ class Page:
 class HeartbeatReply:
     cancel: list[int] = field(default_factory=list)  # running jobs whose cancel was asked
     lost: list[int] = field(default_factory=list)  # jobs this worker no longer holds
+    # Jobs the store says this worker runs that it did not list: (id, lease, started_at).
+    # A claim whose reply never arrived (connection cut after the commit) leaves these.
+    unlisted: list[tuple[int, str, float]] = field(default_factory=list)
 
 
 class Store(Protocol):

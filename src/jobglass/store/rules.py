@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from jobglass.model import JobState, Outcome
 from jobglass.model.backoff import backoff_delay
 from jobglass.model.job import COUNTED_OUTCOMES
-from jobglass.store.protocol import Report
+from jobglass.store.protocol import HeartbeatReply, Progress, Report
 
 _END_STATE = {
     Outcome.SUCCEEDED: JobState.SUCCEEDED,
@@ -63,3 +64,21 @@ def lost_message(evidence: dict[str, Any]) -> str:
         f"worker {evidence['worker_id']} (host {evidence['host']}, pid {evidence['pid']}) "
         f"silent for {evidence['last_heartbeat_age_s']}s, past the {evidence['lease_s']}s lease"
     )
+
+
+def heartbeat_reply(running: Sequence[Progress],
+                    held: Sequence[tuple[int, str | None, bool, float]]) -> HeartbeatReply:
+    """Compare what a worker says it runs with what the store says it holds
+    (id, lease, cancel requested, started at)."""
+    by_id = {job_id: (lease, cancel) for job_id, lease, cancel, _ in held}
+    listed = {p.job_id for p in running}
+    reply = HeartbeatReply()
+    for p in running:
+        lease, cancel = by_id.get(p.job_id, (None, False))
+        if lease != p.lease:
+            reply.lost.append(p.job_id)
+        elif cancel:
+            reply.cancel.append(p.job_id)
+    reply.unlisted = [(job_id, lease or "", started) for job_id, lease, _, started in held
+                      if job_id not in listed]
+    return reply

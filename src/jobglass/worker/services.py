@@ -7,9 +7,10 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
+from jobglass.model import Outcome
 from jobglass.observe import events as ev
 from jobglass.observe.logs import get_logger
-from jobglass.store import Progress, Store
+from jobglass.store import Progress, Report, Store
 
 if TYPE_CHECKING:
     from jobglass.worker.worker import Worker
@@ -31,6 +32,7 @@ class Heartbeat:
             await self.beat()
 
     async def beat(self) -> None:
+        began = time.time()
         runs = self.worker.progress_snapshot()
         progress = [Progress(r.job.id, r.job.lease or "", r.ctx.latest_progress.done,
                              r.ctx.latest_progress.total, r.ctx.latest_progress.message)
@@ -58,6 +60,28 @@ class Heartbeat:
                 log.warning("job no longer held by this worker; abandoning it", job_id=job_id,
                             worker_id=self.worker.id)
                 target.stop("lost")
+        await self.put_back_unlisted(reply.unlisted, began)
+
+    async def put_back_unlisted(self, unlisted: list[tuple[int, str, float]], began: float
+                                ) -> None:
+        """Jobs the store says we run but we never started: a claim whose reply was lost.
+        Claims younger than a few heartbeats may simply still be on their way to us."""
+        grace = max(5.0, 3 * self.worker.settings.heartbeat)
+        orphans = [Report(job_id, lease, Outcome.INTERRUPTED,
+                          reason="claimed but never started by this worker")
+                   for job_id, lease, started in unlisted
+                   if started < began - grace and job_id not in self.worker.running]
+        if not orphans:
+            return
+        try:
+            applied = await self.store.finish_many(orphans)
+        except Exception as exc:
+            log.warning("could not put back unstarted jobs", error=str(exc))
+            return
+        for report, ok in zip(orphans, applied, strict=True):
+            if ok:
+                log.warning("a claimed job never reached this worker; put back in its queue",
+                            job_id=report.job_id, worker_id=self.worker.id)
 
 
     async def save_stats(self) -> None:

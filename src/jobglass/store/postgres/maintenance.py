@@ -16,7 +16,7 @@ from jobglass.store.codec import dumps
 from jobglass.store.postgres import graph, reads
 from jobglass.store.postgres.rows import attempt_from_row, fetch, sql_states
 from jobglass.store.protocol import HeartbeatReply, Progress, Reaped
-from jobglass.store.rules import after_lost, lost_evidence, lost_message
+from jobglass.store.rules import after_lost, heartbeat_reply, lost_evidence, lost_message
 
 Conn = AsyncConnection[Any]
 _TERMINAL = sql_states(sorted(TERMINAL))
@@ -52,17 +52,11 @@ async def heartbeat(conn: Conn, s: str, worker_id: str, running: Sequence[Progre
             ([p.job_id for p in moving], [p.lease for p in moving],
              [_num(p.done) for p in moving], [_num(p.total) for p in moving],
              [p.message for p in moving]))
-    rows = await fetch(conn, f"SELECT id, lease, cancel_requested FROM {s}.jobglass_jobs"
+    rows = await fetch(conn, f"SELECT id, lease, cancel_requested, started_at"
+                             f" FROM {s}.jobglass_jobs"
                              " WHERE state = 'running' AND worker_id = %s", (worker_id,))
-    held = {r["id"]: (r["lease"], r["cancel_requested"]) for r in rows}
-    reply = HeartbeatReply()
-    for p in running:
-        lease, cancel = held.get(p.job_id, (None, False))
-        if lease != p.lease:
-            reply.lost.append(p.job_id)
-        elif cancel:
-            reply.cancel.append(p.job_id)
-    return reply
+    return heartbeat_reply(running, [(r["id"], r["lease"], bool(r["cancel_requested"]),
+                                      float(r["started_at"] or 0.0)) for r in rows])
 
 
 def _num(value: float | None) -> float | None:

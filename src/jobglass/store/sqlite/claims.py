@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from jobglass.model import Job, JobState
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import HeartbeatReply, Progress, Report
-from jobglass.store.rules import spends_retry, target_state
+from jobglass.store.rules import heartbeat_reply, spends_retry, target_state
 from jobglass.store.sqlite import reads
 from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
 from jobglass.store.sqlite.rows import job_from_row
@@ -59,17 +59,11 @@ def heartbeat(db: sqlite3.Connection, worker_id: str, running: Sequence[Progress
         [(p.done, p.total, p.message, p.job_id, p.lease) for p in running
          if p.done is not None or p.message is not None],
     )
-    held = {r["id"]: (r["lease"], r["cancel_requested"]) for r in db.execute(
-        "SELECT id, lease, cancel_requested FROM jobglass_jobs"
-        " WHERE state = 'running' AND worker_id = ?", (worker_id,))}
-    reply = HeartbeatReply()
-    for p in running:
-        lease, cancel = held.get(p.job_id, (None, 0))
-        if lease != p.lease:
-            reply.lost.append(p.job_id)
-        elif cancel:
-            reply.cancel.append(p.job_id)
-    return reply
+    held = [(r["id"], r["lease"], bool(r["cancel_requested"]), r["started_at"] or 0.0)
+            for r in db.execute(
+                "SELECT id, lease, cancel_requested, started_at FROM jobglass_jobs"
+                " WHERE state = 'running' AND worker_id = ?", (worker_id,))]
+    return heartbeat_reply(running, held)
 
 
 def finish(db: sqlite3.Connection, reports: Sequence[Report], now: float
