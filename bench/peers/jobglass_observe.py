@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -90,6 +91,11 @@ async def scrape(finished: int, queued: int, rounds: int) -> dict[str, Any]:
         fill = time.perf_counter() - t0
     except Exception as exc:
         out["postgres"] = {"error": f"{type(exc).__name__}: {exc}"[:300]}
+        with contextlib.suppress(Exception):  # the half-filled schema, named as bo names it
+            import psycopg
+
+            with psycopg.connect(bo.PG_URL, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS jobglass_bench_{os.getpid()} CASCADE")
         return out
     try:
         out["postgres"] = await _measure(store, rounds)

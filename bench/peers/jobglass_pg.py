@@ -29,7 +29,7 @@ class Adapter(JobglassBase):
         return int(row[0])
 
     def teardown(self) -> None:
-        if self._probe is not None:
+        if getattr(self, "_probe", None) is not None:
             self._probe.close()
         with psycopg.connect(PG_URL, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
