@@ -9,7 +9,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 
-from jobglass.model import Job, JobState
+from jobglass.model import Job, JobState, Outcome
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import HeartbeatReply, Progress, Report
 from jobglass.store.rules import heartbeat_reply, spends_retry, target_state
@@ -70,17 +70,26 @@ def finish(db: sqlite3.Connection, reports: Sequence[Report], now: float
            ) -> tuple[list[bool], bool]:
     """Apply each report whose lease still holds; return (applied flags, some job
     became ready). Per-batch work (worker counters, dependents) is done once."""
-    applied: list[bool] = []
+    applied: list[bool] = [False] * len(reports)
     woke = False
     done_by: Counter[str] = Counter()
     ended: dict[int, JobState] = {}
-    for report in reports:
-        row = _finish_one(db, report, now)
-        applied.append(row is not None)
+    fast, slow = _split_successes(reports)
+    for start in range(0, len(fast), SUCCESS_CHUNK):
+        chunk = fast[start:start + SUCCESS_CHUNK]
+        for job_id, worker_id in _succeed_many(db, [reports[i] for i in chunk], now):
+            ended[job_id] = JobState.SUCCEEDED
+            if worker_id:
+                done_by[worker_id] += 1
+        for i in chunk:
+            applied[i] = reports[i].job_id in ended
+    for i in slow:
+        row = _finish_one(db, reports[i], now)
         if row is None:
             continue
+        applied[i] = True
         state = JobState(row["state"])
-        ended[report.job_id] = state
+        ended[reports[i].job_id] = state
         woke = woke or state is JobState.QUEUED
         if row["worker_id"]:
             done_by[row["worker_id"]] += 1
@@ -94,6 +103,50 @@ def finish(db: sqlite3.Connection, reports: Sequence[Report], now: float
         elif state in (JobState.FAILED, JobState.CANCELLED):
             cancel_dependents(db, parent, f"parent job {parent} {state}", now)
     return applied, woke
+
+
+SUCCESS_CHUNK = 500  # 4 parameters a report: well under SQLite's variable limit
+
+
+def _split_successes(reports: Sequence[Report]) -> tuple[list[int], list[int]]:
+    """Indexes of plain successes (the common case, applied set-wise) and of the rest.
+    A job reported twice goes the slow way the second time, so each CAS is judged once."""
+    fast: list[int] = []
+    slow: list[int] = []
+    seen: set[int] = set()
+    for i, report in enumerate(reports):
+        if (report.outcome is Outcome.SUCCEEDED and report.retry_at is None
+                and report.job_id not in seen):
+            fast.append(i)
+            seen.add(report.job_id)
+        else:
+            slow.append(i)
+    return fast, slow
+
+
+def _succeed_many(db: sqlite3.Connection, reports: Sequence[Report], now: float
+                  ) -> list[tuple[int, str | None]]:
+    """Successes in two statements, each a compare-and-set on (id, running, lease) per
+    row; returns (id, worker) of the jobs that took it."""
+    values = ",".join("(?, ?, ?)" for _ in reports)
+    params: list[object] = []
+    for report in reports:
+        params.extend((report.job_id, report.lease, dumps(report.result)))
+    done = [(r[0], r[1]) for r in db.execute(
+        f"WITH r(id, lease, result) AS (VALUES {values})"
+        " UPDATE jobglass_jobs SET state = 'succeeded', finished_at = ?, result = r.result,"
+        " lease = NULL FROM r WHERE jobglass_jobs.id = r.id"
+        " AND jobglass_jobs.state = 'running' AND jobglass_jobs.lease = r.lease"
+        " RETURNING jobglass_jobs.id, jobglass_jobs.worker_id", (*params, now))]
+    if done:
+        leases = {r.job_id: r.lease for r in reports}
+        pairs = ",".join("(?, ?)" for _ in done)
+        db.execute(
+            f"WITH r(job_id, lease) AS (VALUES {pairs})"
+            " UPDATE jobglass_attempts SET ended_at = ?, outcome = 'succeeded' FROM r"
+            " WHERE jobglass_attempts.job_id = r.job_id AND jobglass_attempts.lease = r.lease",
+            (*[x for job_id, _ in done for x in (job_id, leases[job_id])], now))
+    return done
 
 
 def _with_children(db: sqlite3.Connection, ids: list[int]) -> list[int]:
