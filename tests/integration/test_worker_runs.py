@@ -376,3 +376,19 @@ async def test_a_claim_whose_reply_was_lost_is_put_back(app: App, start: Start,
     attempts = await store.attempts(orphan.id)
     assert [a.outcome for a in attempts] == [Outcome.INTERRUPTED]
     assert (await store.get(orphan.id)).errors == 0  # no retry spent on our mistake
+
+
+async def test_the_pruner_deletes_finished_jobs_past_their_retention(app: App) -> None:
+    from jobglass.worker.services import Pruner
+
+    store = await app.astore()
+    old, fresh = await store.enqueue_many([jobglass.JobSpec(task="a"), jobglass.JobSpec(task="b")])
+    await store.cancel(old.id, now=1000.0)
+    await store.cancel(fresh.id)
+    leader = jobglass.Worker(app, WorkerSettings(prune_after=86400.0))
+    assert await Pruner(leader, store).sweep() == 1
+    with pytest.raises(jobglass.JobNotFound):
+        await store.get(old.id)
+    assert (await store.get(fresh.id)).state is JobState.CANCELLED
+    keep_all = jobglass.Worker(app, WorkerSettings(prune_after=None))
+    assert await Pruner(keep_all, store).sweep() == 0

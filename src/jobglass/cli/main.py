@@ -40,11 +40,18 @@ cli = typer.Typer(name="jobglass", help="Durable background jobs that explain th
 
 
 def _settings(queues: str, concurrency: int, allow_shell: bool, heartbeat: float, lease: float,
-              shutdown_timeout: float, grace: float, recycle: bool = False) -> WorkerSettings:
+              shutdown_timeout: float, grace: float, recycle: bool = False,
+              prune_after: str = "14d") -> WorkerSettings:
+    keep = parse_duration(prune_after)
     return WorkerSettings(
         queues=tuple(q.strip() for q in queues.split(",") if q.strip()),
         concurrency=concurrency, allow_shell=allow_shell, heartbeat=heartbeat, lease=lease,
-        shutdown_timeout=shutdown_timeout, grace=grace, recycle_on_hung=recycle)
+        shutdown_timeout=shutdown_timeout, grace=grace, recycle_on_hung=recycle,
+        prune_after=keep or None)
+
+
+PruneOption = typer.Option("--prune-after",
+                           help="delete finished jobs older than this (e.g. 14d; 0 keeps all)")
 
 
 @cli.command()
@@ -65,6 +72,7 @@ def worker(
     config: Annotated[str | None, ConfigOption] = None,
     metrics_port: Annotated[int | None, typer.Option(help="serve /metrics on this port")] = None,
     metrics_host: Annotated[str, typer.Option(help="address for /metrics")] = "127.0.0.1",
+    prune_after: Annotated[str, PruneOption] = "14d",
     database_url_: Annotated[str | None, DatabaseOption] = None,
     child: Annotated[bool, typer.Option("--child", hidden=True)] = False,
 ) -> None:
@@ -81,7 +89,7 @@ def worker(
                                    lease))
     telemetry = install(application, cfg, lease=lease)
     settings = _settings(queues, concurrency, allow_shell, heartbeat, lease, shutdown_timeout,
-                         grace, recycle=child)
+                         grace, recycle=child, prune_after=prune_after)
     addr = (metrics_host, metrics_port) if metrics_port and not child else None
     raise typer.Exit(run_worker(application, settings, telemetry=telemetry, metrics_addr=addr))
 

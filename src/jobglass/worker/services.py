@@ -136,3 +136,33 @@ class Reaper:
             self.worker.emit(ev.JobReaped(item.job, item.attempt, item.requeued))
         for worker_id, evidence in lost.items():
             self.worker.emit(ev.WorkerLost(worker_id, evidence))
+
+
+class Pruner:
+    """Runs on the maintenance leader: deletes finished jobs past their retention."""
+
+    interval = 60.0
+
+    def __init__(self, worker: Worker, store: Store) -> None:
+        self.worker = worker
+        self.store = store
+
+    async def run(self) -> None:
+        while True:
+            await self.sweep()
+            await asyncio.sleep(self.interval)
+
+    async def sweep(self, now: float | None = None) -> int:
+        keep = self.worker.settings.prune_after
+        if not keep:
+            return 0
+        try:
+            if not await self.store.try_lead(self.worker.id):
+                return 0
+            deleted = await self.store.prune((time.time() if now is None else now) - keep)
+        except Exception as exc:
+            log.warning("pruner failed", worker_id=self.worker.id, error=str(exc))
+            return 0
+        if deleted:
+            log.info("pruned finished jobs", deleted=deleted, older_than_s=keep)
+        return deleted

@@ -29,7 +29,7 @@ from jobglass.store.rules import target_state
 from jobglass.worker.completer import Completer
 from jobglass.worker.execute import Executor, Running
 from jobglass.worker.minute_stats import MinuteCounter
-from jobglass.worker.services import Heartbeat, Reaper
+from jobglass.worker.services import Heartbeat, Pruner, Reaper
 from jobglass.worker.threads import SyncPool
 
 log = get_logger("jobglass.worker")
@@ -48,6 +48,9 @@ class WorkerSettings:
     grace: float = 5.0  # a sync task's time to honour cancellation before its thread is dropped
     poll: float = 0.5  # longest idle wait between claims (wake-ups usually come sooner)
     reap: bool = True
+    # Finished jobs (with attempts and logs) older than this are deleted by the
+    # maintenance leader; None keeps everything.
+    prune_after: float | None = 14 * 86400.0
     recycle_on_hung: bool = False  # exit EXIT_RECYCLE when a sync task had to be abandoned
 
     def __post_init__(self) -> None:
@@ -125,6 +128,8 @@ class Worker:
                     asyncio.create_task(Heartbeat(self, store).run(), name="heartbeat")]
         if s.reap:
             services.append(asyncio.create_task(Reaper(self, store).run(), name="reaper"))
+        if s.reap and s.prune_after:
+            services.append(asyncio.create_task(Pruner(self, store).run(), name="pruner"))
         capture = OutputCapture()
         if sink is not None:
             services.append(asyncio.create_task(sink.run(), name="job-logs"))
