@@ -166,7 +166,9 @@ class Worker:
                 await asyncio.sleep(0)  # let sibling jobs that finish together free their slots
                 continue
             try:
-                jobs = await store.claim(self.id, s.queues, free, allow_shell=s.allow_shell)
+                # Half the slots a claim: the next batch is claimed while this one runs.
+                limit = min(free, max(1, s.concurrency // 2))
+                jobs = await store.claim(self.id, s.queues, limit, allow_shell=s.allow_shell)
             except Exception as exc:
                 self.store_failed_at = time.time()
                 log.warning("claim failed, will retry", retry_in_s=backoff, error=str(exc))
@@ -176,7 +178,7 @@ class Worker:
             backoff = 0.05
             for job in jobs:
                 self._start(job)
-            if len(jobs) < free:
+            if len(jobs) < limit:
                 await self._wait_or_stop(store.wait_for_jobs(s.poll))
 
     async def _wait_or_stop(self, waiting: object) -> None:
