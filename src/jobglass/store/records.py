@@ -14,14 +14,18 @@ from jobglass.store.codec import loads
 
 Row = Any
 
+# Dict lookups, not Enum calls: a claim decodes a hundred rows at a time.
+_KINDS = {k.value: k for k in JobKind}
+_STATES = {s.value: s for s in JobState}
+
 
 def job_from_row(row: Row, parents: Sequence[int] = ()) -> Job:
     return Job(
         id=row["id"],
         task=row["task"],
         queue=row["queue"],
-        kind=JobKind(row["kind"]),
-        state=JobState(row["state"]),
+        kind=_KINDS[row["kind"]],
+        state=_STATES[row["state"]],
         args=loads(row["args"]),
         kwargs=loads(row["kwargs"]),
         priority=row["priority"],
