@@ -1263,3 +1263,17 @@ async def test_heartbeat_names_jobs_the_worker_did_not_list(store: Store) -> Non
                                   now=30.0)
     assert reply.unlisted == [(second.id, second.lease, 20.0)]
     assert reply.lost == []
+
+
+async def test_cancelling_a_finished_job_names_it(store: Store) -> None:
+    job = (await store.enqueue_many([JobSpec(task="t")]))[0]
+    await store.cancel(job.id)
+    with pytest.raises(IllegalTransition, match=f"job {job.id}: cannot go from cancelled"):
+        await store.cancel(job.id)
+
+
+async def test_progress_with_only_a_total_is_stored(store: Store) -> None:
+    await store.enqueue_many([JobSpec(task="t")], now=10.0)
+    job = (await store.claim("w", [], 1, now=20.0))[0]
+    await store.heartbeat("w", [Progress(job.id, job.lease or "", None, 50, None)], now=30.0)
+    assert (await store.get(job.id)).progress_total == 50

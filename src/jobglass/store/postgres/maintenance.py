@@ -41,7 +41,8 @@ async def heartbeat(conn: Conn, s: str, worker_id: str, running: Sequence[Progre
         f"UPDATE {s}.jobglass_workers SET last_heartbeat = %s, current_jobs = %s,"
         " state = 'running' WHERE id = %s",
         (float(now), dumps([p.job_id for p in running]), worker_id))
-    moving = [p for p in running if p.done is not None or p.message is not None]
+    moving = [p for p in running
+              if p.done is not None or p.total is not None or p.message is not None]
     if moving:
         await conn.execute(
             f"UPDATE {s}.jobglass_jobs j SET progress_done = p.done,"

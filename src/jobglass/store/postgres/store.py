@@ -28,7 +28,7 @@ from jobglass.model import (
     QueueStats,
     UniqueKeyConflict,
     WorkerInfo,
-    check_transition,
+    is_legal,
     sources_of,
 )
 from jobglass.model.access import ApiToken, Scope
@@ -207,7 +207,8 @@ class PostgresStore:
                                " reason = %s WHERE id = %s AND state = 'running'",
                                (reason, job_id))
         else:
-            check_transition(job.state, JobState.CANCELLED)
+            if not is_legal(job.state, JobState.CANCELLED):
+                raise IllegalTransition(job.state.value, JobState.CANCELLED.value, job_id)
             rows = await fetch(
                 conn, f"UPDATE {s}.jobglass_jobs SET state = 'cancelled', reason = %s,"
                       " finished_at = %s WHERE id = %s"

@@ -57,7 +57,7 @@ def heartbeat(db: sqlite3.Connection, worker_id: str, running: Sequence[Progress
         "UPDATE jobglass_jobs SET progress_done = ?, progress_total = ?,"
         " progress_message = ? WHERE id = ? AND state = 'running' AND lease = ?",
         [(p.done, p.total, p.message, p.job_id, p.lease) for p in running
-         if p.done is not None or p.message is not None],
+         if p.done is not None or p.total is not None or p.message is not None],
     )
     held = [(r["id"], r["lease"], bool(r["cancel_requested"]), r["started_at"] or 0.0)
             for r in db.execute(

@@ -26,7 +26,7 @@ from jobglass.model import (
     StoreUnavailable,
     UniqueKeyConflict,
     WorkerInfo,
-    check_transition,
+    is_legal,
     sources_of,
 )
 from jobglass.model.access import ApiToken, Scope
@@ -208,7 +208,8 @@ class SQLiteStore:
                 db.execute("UPDATE jobglass_jobs SET cancel_requested = 1, reason = ?"
                            " WHERE id = ? AND state = 'running'", (reason, job_id))
             else:
-                check_transition(job.state, JobState.CANCELLED)
+                if not is_legal(job.state, JobState.CANCELLED):
+                    raise IllegalTransition(job.state.value, JobState.CANCELLED.value, job_id)
                 changed = db.execute(
                     "UPDATE jobglass_jobs SET state = 'cancelled', reason = ?, finished_at = ?"
                     f" WHERE id = ? AND state IN {_in(sources_of(JobState.CANCELLED))}",
