@@ -32,10 +32,9 @@ from dataclasses import dataclass
 import psycopg
 
 import jobglass
-from bench.bench_sqlite import DrainResult, _gap, _latency_row, _load, _wait_terminal
+from bench.bench_sqlite import DrainResult, _latency_row, _load, latency_cross_process
 from bench.common import WorkerProcess, ms, print_table
 from bench.tasks import NOOP_ASYNC, NOOP_SYNC, make_app
-from jobglass.model import JobState
 
 DEFAULT_URL = os.environ.get("JOBGLASS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BATCH = 1_000
@@ -139,7 +138,7 @@ def bench_enqueue(server: str, sizes: Sizes) -> None:
 def _pending(conn: psycopg.Connection[tuple[object, ...]], schema: str) -> int:
     row = conn.execute(f"SELECT count(*) FROM {schema}.jobglass_jobs"
                        " WHERE state IN ('queued', 'running')").fetchone()
-    return int(row[0]) if row else 0
+    return int(str(row[0])) if row else 0
 
 
 def _span(schema: Schema) -> tuple[int, float, float]:
@@ -149,7 +148,7 @@ def _span(schema: Schema) -> tuple[int, float, float]:
                            ).fetchone()
     assert row is not None
     count, first, last = row
-    return int(count), float(first or 0.0), float(last or 0.0)  # type: ignore[arg-type]
+    return int(str(count)), float(str(first or 0.0)), float(str(last or 0.0))
 
 
 def drain_in_subprocess(server: str, task: str, n: int, timeout: float = 120.0
@@ -189,34 +188,7 @@ def bench_drain(server: str, sizes: Sizes) -> None:
           " excluded)")
 
 
-# -- 3. idle latency -----------------------------------------------------------------
-async def latency_cross_process(schema: Schema, worker: WorkerProcess, n: int,
-                                warmup: int = 10) -> list[float]:
-    app = make_app(schema.url)
-    store = await app.astore()
-    samples: list[float] = []
-    try:
-        deadline = time.monotonic() + 30
-        while not any(w.state == "running" for w in await store.workers()):
-            worker.check_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the worker process did not register")
-            await asyncio.sleep(0.05)
-        spec = app.spec_for(NOOP_ASYNC)
-        for i in range(warmup + n):
-            await asyncio.sleep(_gap())
-            (job,) = await store.enqueue_many([spec])
-            job = await _wait_terminal(store, job.id)
-            if job.state is not JobState.SUCCEEDED:
-                raise RuntimeError(f"job {job.id} ended {job.state}: {job.error}")
-            if i >= warmup and job.started_at is not None:
-                samples.append(job.started_at - job.created_at)
-        worker.check_alive()
-    finally:
-        await app.aclose()
-    return samples
-
-
+# -- 3. idle latency: bench_sqlite.latency_cross_process on a PostgreSQL URL --------
 def bench_latency(server: str, sizes: Sizes) -> None:
     rows = []
     for _ in range(sizes.repeat):
@@ -225,7 +197,7 @@ def bench_latency(server: str, sizes: Sizes) -> None:
             worker = WorkerProcess(schema.url, concurrency=10)
             try:
                 worker.start()
-                samples = asyncio.run(latency_cross_process(schema, worker, sizes.latency))
+                samples = asyncio.run(latency_cross_process(schema.url, worker, sizes.latency))
             finally:
                 worker.stop()
         rows.append(_latency_row("across processes: started_at - created_at", samples))
