@@ -92,6 +92,10 @@ class LogObserver(Observer):
     def __init__(self, levels: Mapping[str, int] | None = None) -> None:
         self.levels = {**DEFAULT_LEVELS, **(levels or {})}
 
+    def wants(self, kind: type[ev.Event]) -> bool:
+        level = self.levels.get(kind.__name__, logging.INFO)
+        return bool(event_logger().is_enabled_for(level))
+
     def handle(self, event: ev.Event) -> None:
         kind = type(event).__name__
         level = self.levels.get(kind, logging.INFO)

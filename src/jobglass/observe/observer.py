@@ -23,6 +23,12 @@ class Observer:
     def handle(self, event: Event) -> None:
         getattr(self, event.handler, self.on_event)(event)
 
+    def wants(self, kind: type[Event]) -> bool:
+        """Whether events of this type should be delivered at all. A `FanOut` asks once
+        per type (again after `reroute`), so an observer that drops a type costs
+        nothing for it."""
+        return True
+
     def on_job_enqueued(self, event: ev.JobEnqueued) -> None:
         self.on_event(event)
 
@@ -88,9 +94,15 @@ class FanOut(Observer):
         self.observers.append(observer)
         self._routes.clear()
 
+    def reroute(self) -> None:
+        """Ask every observer again which event types it wants (after a level change)."""
+        self._routes.clear()
+
     def _route(self, kind: type[Event]) -> list[tuple[Observer, Callable[[Event], None]]]:
         route: list[tuple[Observer, Callable[[Event], None]]] = []
         for observer in self.observers:
+            if not observer.wants(kind):
+                continue
             if type(observer).handle is not Observer.handle:
                 route.append((observer, observer.handle))  # it wants everything
                 continue

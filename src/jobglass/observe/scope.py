@@ -43,15 +43,16 @@ class JobScope:
             ids["request_id"] = job.request_id
         ids_token = job_ids_var.set(ids)
         attempt_log = self.sink.begin(job) if self.sink is not None else None
-        token = current_attempt.set(attempt_log)
+        token_log = current_attempt.set(attempt_log)
         if attempt_log is not None:
             ctx.log.writer = attempt_log.write
+        span = token = None
+        if self.tracing is not None:
+            span, token = self.tracing.start(job, worker_id)
         try:
-            if self.tracing is None:
-                yield AttemptScope(attempt_log, None)
-            else:
-                with self.tracing.consume(job, worker_id) as span:
-                    yield AttemptScope(attempt_log, span)
+            yield AttemptScope(attempt_log, span)
         finally:
-            current_attempt.reset(token)
+            if span is not None and token is not None:
+                Tracing.stop(span, token)
+            current_attempt.reset(token_log)
             job_ids_var.reset(ids_token)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import Token
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -110,19 +111,20 @@ class Tracing:
                 "messaging.destination.name": job.queue, "messaging.message.id": str(job.id),
                 "jobglass.task": job.task, "jobglass.attempt": job.attempt}
 
-    @contextmanager
-    def consume(self, job: Job, worker_id: str) -> Iterator[Span]:
-        """The attempt's span, current while the task runs (so its logs carry it)."""
+    def start(self, job: Job, worker_id: str) -> tuple[Span, Token[otel_context.Context]]:
+        """Open the attempt's span and make it current while the task runs (so its
+        logs carry it); hand both back to `stop`. Two plain calls rather than a
+        context manager: this runs once per job."""
         parent, links = self._parent(job)
         span = self.tracer.start_span(f"process {job.queue}", context=parent,
                                       kind=SpanKind.CONSUMER, links=links,
                                       attributes=self._attributes(job, worker_id))
-        token = otel_context.attach(trace.set_span_in_context(span))
-        try:
-            yield span
-        finally:
-            otel_context.detach(token)
-            span.end()
+        return span, otel_context.attach(trace.set_span_in_context(span))
+
+    @staticmethod
+    def stop(span: Span, token: Token[otel_context.Context]) -> None:
+        otel_context.detach(token)
+        span.end()
 
     def reaped(self, job: Job, attempt: Attempt) -> None:
         """The lost attempt's span, drawn after the fact and closed with an error."""
