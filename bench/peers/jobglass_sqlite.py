@@ -25,8 +25,12 @@ class Adapter(JobglassBase):
         if self._probe is None:
             self._probe = sqlite3.connect(self.path, isolation_level=None)
             self._probe.execute("PRAGMA busy_timeout = 30000")
-        row = self._probe.execute("SELECT count(*) FROM jobglass_jobs"
-                                  " WHERE state IN ('queued', 'running')").fetchone()
+        # Through the partial indexes the store keeps anyway: a count over the whole
+        # table would scan it 20 times a second beside the worker.
+        row = self._probe.execute(
+            "SELECT (SELECT count(*) FROM jobglass_jobs INDEXED BY jobglass_jobs_oldest"
+            " WHERE state = 'queued') + (SELECT count(*) FROM jobglass_jobs"
+            " INDEXED BY jobglass_jobs_running WHERE state = 'running')").fetchone()
         return int(row[0])
 
     def teardown(self) -> None:

@@ -9,10 +9,9 @@ supervised worker process can be replaced).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +29,6 @@ log = get_logger("jobglass.worker")
 
 
 _PLAIN = (type(None), str, int, bool)
-_NO_DEADLINE = contextlib.nullcontext()
 
 
 class ShellCommandFailed(Exception):
@@ -66,13 +64,17 @@ class Executor:
         options = None
         deadline = asyncio.timeout(job.timeout) if job.timeout is not None else None
         try:
-            async with deadline or _NO_DEADLINE:
-                if job.kind is JobKind.SHELL:
-                    value = await self._shell(job)
-                else:
-                    task = self.app.get_task(job.task)
-                    options = task.options
-                    value = await self._python(task.fn, task.is_async, task.takes_context, run)
+            if job.kind is JobKind.SHELL:
+                code: Coroutine[Any, Any, Any] = self._shell(job)
+            else:
+                task = self.app.get_task(job.task)
+                options = task.options
+                code = self._python(task.fn, task.is_async, task.takes_context, run)
+            if deadline is None:  # most jobs: no async context manager to enter and leave
+                value = await code
+            else:
+                async with deadline:
+                    value = await code
         except asyncio.CancelledError:
             if run.stop_reason is None:
                 raise
