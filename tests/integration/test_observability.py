@@ -5,6 +5,7 @@ logs with capture and cap."""
 from __future__ import annotations
 
 import asyncio
+import calendar
 import io
 import json
 import logging
@@ -77,6 +78,65 @@ def test_fanout_delivers_each_event_once_in_order_to_every_observer() -> None:
     assert first.events == sent
     assert second.events == sent
     assert fanout.errors["Broken"] == 3
+
+
+def test_fanout_skips_event_types_an_observer_declines() -> None:
+    class HeartbeatsOnly(Recorder):
+        wanted: type[ev.Event] = ev.WorkerHeartbeat
+
+        def wants(self, kind: type[ev.Event]) -> bool:
+            return kind is self.wanted
+
+    picky, everything = HeartbeatsOnly(), Recorder()
+    fanout = FanOut([picky, everything])
+    sent = [ev.WorkerStarted("w", [], 1), ev.WorkerHeartbeat("w", 0), ev.WorkerStopped("w", "x")]
+    for event in sent:
+        fanout.handle(event)
+    assert picky.events == [sent[1]]
+    assert everything.events == sent
+    picky.wanted = ev.WorkerStopped
+    fanout.reroute()  # routes are asked once per type; reroute asks again
+    fanout.handle(sent[2])
+    assert picky.events == [sent[1], sent[2]]
+
+
+def test_log_observer_declines_events_below_the_level() -> None:
+    from jobglass.observe.log_observer import LogObserver
+    from jobglass.observe.logs import configure_logging
+
+    stream = io.StringIO()
+    configure_logging("json", "INFO", stream=stream)
+    try:
+        observer = LogObserver()
+        assert not observer.wants(ev.WorkerHeartbeat)  # DEBUG by default
+        assert observer.wants(ev.WorkerStarted)
+        assert LogObserver({"WorkerHeartbeat": logging.WARNING}).wants(ev.WorkerHeartbeat)
+    finally:
+        logging.getLogger().handlers = [h for h in logging.getLogger().handlers
+                                        if h.get_name() != "jobglass"]
+
+
+def test_json_lines_carry_a_utc_timestamp_and_survive_odd_values() -> None:
+    from jobglass.observe.logs import configure_logging, event_logger
+
+    stream = io.StringIO()
+    configure_logging("json", "INFO", stream=stream)
+    try:
+        before = time.time()
+        event_logger().info("odd values", thing=object(), by_number={1: "one"}, ratio=0.5)
+        line = json.loads(stream.getvalue().splitlines()[-1])
+    finally:
+        logging.getLogger().handlers = [h for h in logging.getLogger().handlers
+                                        if h.get_name() != "jobglass"]
+    assert line["event"] == "odd values"
+    assert line["thing"].startswith("<object object")
+    assert line["by_number"] == {"1": "one"}
+    assert line["ratio"] == 0.5
+    stamp = line["timestamp"]
+    assert stamp.endswith("Z")
+    assert len(stamp) == len("2026-01-01T00:00:00.000000Z")
+    parsed = calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
+    assert abs(parsed + float("0." + stamp[20:26]) - before) < 5
 
 
 async def test_metric_values_after_a_scripted_run(app: App, wait_for: WaitFor) -> None:

@@ -229,3 +229,29 @@ async def test_wait_for_jobs_sees_an_enqueue_from_another_process(tmp_path: Path
         assert job.task == "from-elsewhere"
     finally:
         await store.close()
+
+
+async def test_queue_counts_never_scan_the_jobs_table(tmp_path: Path) -> None:
+    """The scrape's per-queue counts go through partial indexes of live jobs, so their
+    cost does not grow with finished history."""
+    from jobglass.store.sqlite import reads
+
+    async with connection(tmp_path / "plan.db") as conn:
+        await conn.run(lambda: apply_schema(conn))
+        seen: list[str] = []
+
+        def stats() -> None:
+            conn.db.set_trace_callback(seen.append)
+            try:
+                reads.queue_stats(conn.db, 0.0)
+            finally:
+                conn.db.set_trace_callback(None)
+
+        await conn.run(stats)
+        counts = [sql for sql in seen if "jobglass_jobs" in sql and "COUNT" in sql.upper()]
+        assert len(counts) == 3  # blocked, queued, running
+        for sql in counts:
+            plan = " | ".join(row[3] for row in await conn.run(
+                lambda sql=sql: conn.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall()))
+            assert "INDEX" in plan, plan
+            assert not re.search(r"SCAN jobglass_jobs(?! USING)", plan), plan
