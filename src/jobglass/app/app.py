@@ -13,10 +13,16 @@ from jobglass.app.options import EnqueueOptions, TaskOptions, build_spec
 from jobglass.app.portal import Portal
 from jobglass.app.task import Task
 from jobglass.model import JobSpec, UnknownTask
-from jobglass.model.job import JobKind
+from jobglass.model.job import Job, JobKind
 from jobglass.observe.events import JobEnqueued
 from jobglass.observe.observer import FanOut
-from jobglass.store import Store, database_url, store_from_url
+from jobglass.store import (
+    DirectEnqueue,
+    Store,
+    database_url,
+    direct_enqueue_from_url,
+    store_from_url,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +45,10 @@ class App:
         self._stores: dict[asyncio.AbstractEventLoop, Store] = {}
         self._opening: dict[asyncio.AbstractEventLoop, asyncio.Task[Store]] = {}
         self._stores_lock = threading.Lock()
+        # The sync API's enqueue path on the caller's thread (SQLite), set up after the
+        # first sync enqueue went through the portal and so opened and migrated the store.
+        self._direct: DirectEnqueue | None = None
+        self._direct_checked = False
 
     # -- tasks -----------------------------------------------------------------
     @overload
@@ -111,6 +121,10 @@ class App:
             await store.close()
 
     def close(self) -> None:
+        with self._stores_lock:
+            direct, self._direct, self._direct_checked = self._direct, None, False
+        if direct is not None:
+            direct.close()
         if self.portal.loop is not None:
             self.portal.call(self.aclose())
 
@@ -122,14 +136,30 @@ class App:
         else:
             with self.enqueue_tracer(specs) as span:
                 jobs = await store.enqueue_many(list(specs))
-                if len(jobs) == 1:
-                    span.set_attribute("messaging.message.id", str(jobs[0].id))
+                _name_message(span, jobs)
+        return self._enqueued(jobs)
+
+    def enqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
+        direct = self._direct
+        if direct is None:
+            handles = self.portal.call(self.aenqueue_specs(specs))
+            with self._stores_lock:
+                if not self._direct_checked:
+                    self._direct_checked = True
+                    self._direct = direct_enqueue_from_url(self.database_url)
+            return handles
+        if self.enqueue_tracer is None:
+            jobs = direct.enqueue_many(list(specs))
+        else:
+            with self.enqueue_tracer(specs) as span:
+                jobs = direct.enqueue_many(list(specs))
+                _name_message(span, jobs)
+        return self._enqueued(jobs)
+
+    def _enqueued(self, jobs: list[Job]) -> list[JobHandle]:
         for job in jobs:
             self.observer.handle(JobEnqueued(job))
         return [JobHandle(self, job) for job in jobs]
-
-    def enqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
-        return self.portal.call(self.aenqueue_specs(specs))
 
     def spec_for(self, task: str, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None,
                  options: EnqueueOptions | None = None) -> JobSpec:
@@ -146,7 +176,7 @@ class App:
 
     def enqueue(self, task: str, *args: Any, options: EnqueueOptions | None = None,
                 **kwargs: Any) -> JobHandle:
-        return self.portal.call(self.aenqueue(task, *args, options=options, **kwargs))
+        return self.enqueue_specs([self.spec_for(task, args, kwargs, options)])[0]
 
     def shell_spec(self, command: str, options: EnqueueOptions | None = None,
                    timeout: float | None = None, retries: int = 0) -> JobSpec:
@@ -164,11 +194,15 @@ class App:
 
     def submit(self, command: str, *, options: EnqueueOptions | None = None,
                timeout: float | None = None, retries: int = 0) -> JobHandle:
-        return self.portal.call(self.asubmit(command, options=options, timeout=timeout,
-                                             retries=retries))
+        return self.enqueue_specs([self.shell_spec(command, options, timeout, retries)])[0]
 
     def get_task(self, name: str) -> Task[Any, Any]:
         try:
             return self.tasks[name]
         except KeyError:
             raise UnknownTask(name) from None
+
+
+def _name_message(span: Any, jobs: list[Job]) -> None:
+    if len(jobs) == 1:
+        span.set_attribute("messaging.message.id", str(jobs[0].id))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from jobglass.app.context import Context
 from jobglass.app.options import EnqueueOptions, TaskOptions, build_spec
+from jobglass.model import JobSpec
 
 if TYPE_CHECKING:
     from jobglass.app.app import App
@@ -57,10 +58,12 @@ class Task(Generic[P, R]):
                        retries=retries, timeout=timeout, request_id=request_id)
         return Task(self.app, self.fn, self.name, self.options, opts)
 
-    async def aenqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
+    def _spec(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> JobSpec:
         args_ = args[1:] if self.takes_context and args and isinstance(args[0], Context) else args
-        spec = build_spec(self.name, args_, kwargs, self.options, self._enqueue_options)
-        return (await self.app.aenqueue_specs([spec]))[0]
+        return build_spec(self.name, args_, kwargs, self.options, self._enqueue_options)
+
+    async def aenqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
+        return (await self.app.aenqueue_specs([self._spec(args, kwargs)]))[0]
 
     def enqueue(self, *args: Any, **kwargs: Any) -> JobHandle:
-        return self.app.portal.call(self.aenqueue(*args, **kwargs))
+        return self.app.enqueue_specs([self._spec(args, kwargs)])[0]

@@ -1,6 +1,7 @@
 """Storage: the `Store` protocol and its backends, chosen by URL."""
 
 from jobglass.store.protocol import (
+    DirectEnqueue,
     HeartbeatReply,
     JobFilter,
     Page,
@@ -9,10 +10,16 @@ from jobglass.store.protocol import (
     Report,
     Store,
 )
-from jobglass.store.urls import DEFAULT_URL, database_url, store_from_url
+from jobglass.store.urls import (
+    DEFAULT_URL,
+    database_url,
+    direct_enqueue_from_url,
+    store_from_url,
+)
 
 __all__ = [
     "DEFAULT_URL",
+    "DirectEnqueue",
     "HeartbeatReply",
     "JobFilter",
     "Page",
@@ -21,5 +28,6 @@ __all__ = [
     "Report",
     "Store",
     "database_url",
+    "direct_enqueue_from_url",
     "store_from_url",
 ]

@@ -98,6 +98,17 @@ class HeartbeatReply:
     unlisted: list[tuple[int, str, float]] = field(default_factory=list)
 
 
+class DirectEnqueue(Protocol):
+    """Enqueue from the calling thread with no event loop: the sync API's fast path,
+    for stores that have one. The schema must already exist (the App opens the store
+    through its loop first)."""
+
+    def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
+                     ) -> list[Job]: ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
     """Async domain verbs over one database."""
 

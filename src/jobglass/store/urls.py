@@ -5,13 +5,24 @@ from __future__ import annotations
 import os
 
 from jobglass.model import ConfigError
-from jobglass.store.protocol import Store
+from jobglass.store.protocol import DirectEnqueue, Store
 
 DEFAULT_URL = "sqlite:///jobglass.db"
 
 
 def database_url(explicit: str | None = None) -> str:
     return explicit or os.environ.get("JOBGLASS_DATABASE_URL") or DEFAULT_URL
+
+
+def direct_enqueue_from_url(url: str) -> DirectEnqueue | None:
+    """The store's thread-local enqueue path, if it has one (SQLite does, except in
+    memory: another connection would open another database)."""
+    if url.split(":", 1)[0].lower() == "sqlite":
+        from jobglass.store.sqlite.direct import SQLiteDirectEnqueue
+
+        direct = SQLiteDirectEnqueue(url)
+        return None if direct.path == ":memory:" else direct
+    return None
 
 
 def store_from_url(url: str) -> Store:

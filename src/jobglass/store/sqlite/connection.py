@@ -29,16 +29,7 @@ class SQLiteConnection:
         self._closed = False
 
     def _connect(self) -> None:
-        try:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot open SQLite database {self.path}: {exc}") from exc
-        db.row_factory = sqlite3.Row
-        db.execute(f"PRAGMA busy_timeout = {int(self._busy_ms)}")
-        db.execute("PRAGMA journal_mode = WAL")
-        db.execute(f"PRAGMA synchronous = {self._synchronous}")
-        db.execute("PRAGMA foreign_keys = OFF")
-        self._db = db
+        self._db = open_connection(self.path, self._synchronous, self._busy_ms)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -62,14 +53,8 @@ class SQLiteConnection:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction; call only from inside `run`."""
-        db = self.db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db) as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     async def close(self) -> None:
         """Close the connection and its thread; a second call does nothing."""
@@ -84,3 +69,30 @@ class SQLiteConnection:
         await self.run(_close)
         self._closed = True
         self._pool.shutdown(wait=True)
+
+
+def open_connection(path: str, synchronous: str, busy_ms: int = 30_000) -> sqlite3.Connection:
+    """A connection set up as every jobglass connection is: WAL, busy timeout, rows by name."""
+    try:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot open SQLite database {path}: {exc}") from exc
+    db.row_factory = sqlite3.Row
+    db.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {synchronous}")
+    db.execute("PRAGMA foreign_keys = OFF")
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE: take the write lock up front, so two processes never deadlock
+    upgrading read locks."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
-from urllib.parse import parse_qs, urlsplit
 
 from jobglass.model import (
-    ConfigError,
     IllegalTransition,
     Job,
     JobSpec,
@@ -53,6 +50,7 @@ from jobglass.store.sqlite.enqueue import enqueue
 from jobglass.store.sqlite.graph import cancel_dependents
 from jobglass.store.sqlite.maintenance import prune, reap
 from jobglass.store.sqlite.schema import apply_schema, current_version
+from jobglass.store.sqlite.url import parse_sqlite_url
 
 _ACTIVE_SQL = "('blocked', 'queued', 'running')"
 T = TypeVar("T")
@@ -62,31 +60,14 @@ def _in(states: Sequence[JobState]) -> str:
     return "(" + ", ".join(f"'{s.value}'" for s in states) + ")"
 
 
-def _path_from_url(url: str) -> tuple[str, dict[str, str]]:
-    parts = urlsplit(url)
-    if parts.scheme != "sqlite":
-        raise ConfigError(f"not a SQLite URL: {url!r}")
-    # sqlite:///relative.db -> "relative.db"; sqlite:////abs/path.db -> "/abs/path.db"
-    path = parts.path[1:] if parts.path.startswith("/") else parts.path
-    if parts.netloc:
-        path = parts.netloc + "/" + path
-    if not path:
-        raise ConfigError(f"the SQLite URL {url!r} names no file")
-    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    return path, options
-
-
 class SQLiteStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        path, options = _path_from_url(url)
-        self.path = path if path == ":memory:" else os.path.abspath(path)
-        self.poll_interval = float(options.get("poll", "0.02"))
-        synchronous = options.get("synchronous", "normal").upper()
-        if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-            raise ConfigError(f"synchronous must be off, normal, full or extra, not {synchronous}")
-        self._conn = SQLiteConnection(self.path, synchronous=synchronous)
-        self._auto_migrate = options.get("migrate", "true") != "false"
+        settings = parse_sqlite_url(url)
+        self.path = settings.path
+        self.poll_interval = settings.poll
+        self._conn = SQLiteConnection(self.path, synchronous=settings.synchronous)
+        self._auto_migrate = settings.migrate
         self._wakeup = asyncio.Event()
         self._wakeup_loop: asyncio.AbstractEventLoop | None = None
         self._data_version: int | None = None
