@@ -186,6 +186,32 @@ async def test_an_enqueue_from_another_store_wakes_the_waiter(url: str) -> None:
         assert len(await worker.claim("w1", [], 10)) == 1
 
 
+async def test_a_plain_batch_is_stored_and_announced_in_one_statement(url: str) -> None:
+    """No unique keys, no parents: insert and NOTIFY go as one autocommitted statement.
+    Ids follow the specs' order; each queue with a ready job is announced once."""
+    config = parse_url(url)
+    specs = [JobSpec(task="a", queue="mail", args=[1]), JobSpec(task="b", queue="mail"),
+             JobSpec(task="c", queue="later", run_at=time.time() + 3600),
+             JobSpec(task="d", queue="reports", kwargs={"k": "v"})]
+    async with opened(url) as store, raw() as listener:
+        await listener.execute(f"LISTEN {config.channel}")
+        jobs = await store.enqueue_many(specs)
+        heard: list[str] = []
+        async with asyncio.timeout(10):
+            async for note in listener.notifies():
+                heard.append(note.payload)
+                if len(heard) == 3:
+                    break
+        assert sorted(heard) == ["later", "mail", "reports"]  # delayed jobs are queued too
+        assert [j.id for j in jobs] == sorted(j.id for j in jobs)
+        for spec, job in zip(specs, jobs, strict=True):
+            stored = await store.get(job.id)
+            assert (stored.task, stored.queue, stored.args, stored.kwargs) == (
+                spec.task, spec.queue, spec.args, spec.kwargs)
+            assert stored.state is JobState.QUEUED
+            assert stored.run_at == job.run_at
+
+
 async def test_a_child_released_by_a_batch_of_successes_is_notified(url: str) -> None:
     """The release and its NOTIFY are part of the finish statement (no transaction of
     its own): a listener elsewhere hears of the child's queue."""

@@ -47,7 +47,7 @@ from jobglass.store.postgres import (
     tokens,
 )
 from jobglass.store.postgres.config import parse_url
-from jobglass.store.postgres.enqueue import enqueue
+from jobglass.store.postgres.enqueue import enqueue, enqueue_plain, is_plain
 from jobglass.store.postgres.leader import Leadership
 from jobglass.store.postgres.listen import Listener
 from jobglass.store.postgres.pool import Conn, PgPool, in_transaction
@@ -122,7 +122,12 @@ class PostgresStore:
 
         if connection is not None:
             return await in_transaction(connection, _enqueue)
-        jobs = await self._pool.run(_enqueue)
+        if is_plain(specs):
+            jobs = await self._pool.run(
+                lambda conn: enqueue_plain(conn, self._s, self.config.channel, specs, when),
+                transaction=False)
+        else:
+            jobs = await self._pool.run(_enqueue)
         if any(job.state is JobState.QUEUED for job in jobs):
             wakeups.wake(self.config.wake_key)
         return jobs
