@@ -353,3 +353,21 @@ async def test_a_rare_filter_searches_history_one_window_at_a_time(
             assert "Search older" in html
             url = nxt.group(1).replace("&amp;", "&")
         assert seen == rare
+
+
+async def test_an_attempt_shows_its_queue_wait_apart_from_its_backoff(tmp_path: Path) -> None:
+    async with serve_app(tmp_path) as api:
+        store = await api.store()
+        [job] = await store.enqueue_many([JobSpec(task="t.x")], now=1000.0)
+        [first] = await store.claim("w1", [], 1, now=1002.5)
+        assert first.lease is not None
+        await store.finish_many([Report(job.id, first.lease, Outcome.FAILED,
+                                        error_message="flaky", retry_at=1060.0)], now=1003.0)
+        await store.claim("w1", [], 1, now=1064.0)
+        html = (await api.client.get(f"/jobs/{job.id}")).text
+        waits = re.findall(r'class="queue-wait"[^>]*>in queue <b>([^<]+)</b>', html)
+        assert len(waits) == 2, html
+        assert "after backoff of" in html
+        api_job = (await api.client.get(f"/api/jobs/{job.id}")).json()
+        assert [a["queue_wait_s"] for a in api_job["attempts"]] == [2.5, 4.0]
+        assert [a["ready_at"] for a in api_job["attempts"]] == [1000.0, 1060.0]

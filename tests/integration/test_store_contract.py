@@ -481,6 +481,19 @@ async def test_finish_failed_with_retry_at_requeues_later(store: Store) -> None:
     assert [a.number for a in await store.attempts(job.id)] == [1, 2]
 
 
+async def test_each_attempt_records_when_its_job_became_ready(store: Store) -> None:
+    """Queue wait per attempt is started - ready_at: a delay or a retry's backoff
+    before the job was ready is not counted as time spent waiting in the queue."""
+    job = await add(store, run_at=T0 + 10)  # enqueued at T0 with a 10 s delay
+    first = await claim_one(store, now=T0 + 12)
+    assert await finish(store, first, Outcome.FAILED, now=T0 + 13, retry_at=T0 + 40,
+                        error_message="flaky")
+    await claim_one(store, now=T0 + 45)
+    one, two = await store.attempts(job.id)
+    assert (one.ready_at, one.queue_wait) == (T0 + 10, 2.0)
+    assert (two.ready_at, two.queue_wait) == (T0 + 40, 5.0)
+
+
 async def test_finish_failed_without_retry_fails(store: Store) -> None:
     job = await add(store)
     running = await claim_one(store)

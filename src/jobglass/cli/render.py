@@ -46,11 +46,12 @@ def job_table(job: Job) -> Table:
 
 
 def attempts_table(attempts: Sequence[Attempt]) -> Table:
-    table = Table("#", "worker", "started", "took", "outcome", "error", "evidence")
+    table = Table("#", "worker", "started", "in queue", "took", "outcome", "error", "evidence")
     for a in attempts:
         took = "" if a.ended_at is None else f"{a.ended_at - a.started_at:.3f}s"
+        queued = "" if a.queue_wait is None else f"{a.queue_wait:.3f}s"
         error = f"{a.error_type}: {a.error_message}" if a.error_type else (a.error_message or "")
-        table.add_row(str(a.number), a.worker_id or "", when(a.started_at), took,
+        table.add_row(str(a.number), a.worker_id or "", when(a.started_at), queued, took,
                       a.outcome.value if a.outcome else "running", error[:80],
                       str(a.evidence or ""))
     return table

@@ -113,6 +113,14 @@ class Attempt:
     traceback: str | None = None
     evidence: dict[str, JSONValue] | None = None  # why the reaper called it lost
     trace_id: str | None = None
+    # When the job became ready for this attempt (its run_at at the claim: after any
+    # delay or backoff). None for attempts stored before the column existed.
+    ready_at: float | None = None
+
+    @property
+    def queue_wait(self) -> float | None:
+        """Seconds the attempt's job was ready but not yet started."""
+        return None if self.ready_at is None else max(0.0, self.started_at - self.ready_at)
 
 
 @dataclass(slots=True)

@@ -70,6 +70,7 @@ def attempt_from_row(row: Row) -> Attempt:
         traceback=row["traceback"],
         evidence=loads(row["evidence"]),
         trace_id=row["trace_id"],
+        ready_at=row["ready_at"],
     )
 
 

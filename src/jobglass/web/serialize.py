@@ -37,7 +37,8 @@ def attempt_json(attempt: Attempt) -> dict[str, Any]:
         "outcome": attempt.outcome.value if attempt.outcome else None,
         "error_type": attempt.error_type, "error_message": attempt.error_message,
         "traceback": attempt.traceback, "evidence": attempt.evidence,
-        "trace_id": attempt.trace_id,
+        "trace_id": attempt.trace_id, "ready_at": attempt.ready_at,
+        "queue_wait_s": attempt.queue_wait,
     }
 
 

@@ -168,13 +168,20 @@ SCHEMAS: dict[str, Schema] = {
     "Attempt": {
         "type": "object",
         "required": ["number", "worker_id", "started_at", "ended_at", "outcome", "error_type",
-                     "error_message", "traceback", "evidence", "trace_id"],
+                     "error_message", "traceback", "evidence", "trace_id", "ready_at",
+                     "queue_wait_s"],
         "properties": {
             "number": {"type": "integer"}, "worker_id": nullable("string"),
             "started_at": {"type": "number"}, "ended_at": nullable("number"),
             "outcome": nullable("string"), "error_type": nullable("string"),
             "error_message": nullable("string"), "traceback": nullable("string"),
             "evidence": nullable("object"), "trace_id": nullable("string"),
+            "ready_at": {**nullable("number"),
+                         "description": "when the job became ready for this attempt"
+                                        " (after any delay or retry backoff)"},
+            "queue_wait_s": {**nullable("number"),
+                             "description": "started_at - ready_at: time spent ready"
+                                            " but not yet picked up"},
         },
     },
     "LogLine": {

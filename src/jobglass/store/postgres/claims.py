@@ -48,8 +48,8 @@ async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit
         f"   %(limit)s, %(shell)s))) AND j.state IN (SELECT unnest(%(claimable)s::text[]))"
         "  RETURNING j.*),"
         f" attempts AS (INSERT INTO {s}.jobglass_attempts"
-        "  (job_id, number, worker_id, lease, started_at)"
-        "  SELECT id, attempt, %(worker)s, %(lease)s, %(now)s FROM claimed)"
+        "  (job_id, number, worker_id, lease, started_at, ready_at)"
+        "  SELECT id, attempt, %(worker)s, %(lease)s, %(now)s, run_at FROM claimed)"
         f" SELECT {job_columns(s, 'claimed')} FROM claimed",
         {"now": float(now), "queues": list(queues), "limit": limit, "lease": lease,
          "worker": worker_id, "shell": allow_shell, "claimable": _CLAIMABLE})

@@ -69,6 +69,7 @@ CREATE TABLE jobglass_attempts (
     traceback text,
     evidence text,
     trace_id text,
+    ready_at double precision,
     PRIMARY KEY (job_id, number)
 );
 

@@ -37,9 +37,9 @@ def claim(db: sqlite3.Connection, worker_id: str, queues: list[str], limit: int,
     rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
     if rows:
         db.executemany(
-            "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            [(r["id"], r["attempt"], worker_id, lease, now) for r in rows],
+            "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at,"
+            " ready_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [(r["id"], r["attempt"], worker_id, lease, now, r["run_at"]) for r in rows],
         )
         claimed = {r["id"]: job_from_row(r) for r in rows}
         reads.attach_parents(db, claimed)

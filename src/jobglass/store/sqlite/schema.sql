@@ -66,6 +66,7 @@ CREATE TABLE jobglass_attempts (
     traceback TEXT,
     evidence TEXT,
     trace_id TEXT,
+    ready_at REAL,
     PRIMARY KEY (job_id, number)
 ) WITHOUT ROWID;
 

@@ -99,6 +99,8 @@ class AttemptView:
     attempt: Attempt
     waited: float | None  # since created (first) or the previous attempt's end (later)
     took: float | None  # ended - started, or so far for a running one
+    queued: float | None = None  # ready but not started (exact; None for old attempts)
+    scheduled: float | None = None  # delay or retry backoff before it became ready
     logs: list[LogLine] = field(default_factory=list)
     more: bool = False  # more lines than shown
     live: bool = False  # the job is running this attempt: its log is tailed
@@ -154,7 +156,9 @@ async def job_page(store: Store, job_id: int, redact: Redactor) -> JobPage:
         since = job.created_at if previous_end is None else previous_end
         took = None if attempt.started_at is None else (
             (attempt.ended_at or now) - attempt.started_at)
-        view = AttemptView(attempt, max(0.0, attempt.started_at - since), took)
+        view = AttemptView(attempt, max(0.0, attempt.started_at - since), took,
+                           attempt.queue_wait, None if attempt.ready_at is None
+                           else max(0.0, attempt.ready_at - since))
         view.logs, view.more = await attempt_logs(store, job_id, attempt.number)
         view.live = (job.state is JobState.RUNNING and attempt.number == job.attempt
                      and attempt.ended_at is None)
