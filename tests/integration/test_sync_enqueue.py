@@ -80,11 +80,11 @@ def test_close_closes_the_threads_connections(app: App) -> None:
     work.enqueue()  # the fast path: this thread now holds a connection
     direct = app._direct
     assert direct is not None
-    opened = list(direct._opened)  # type: ignore[attr-defined]
-    assert len(opened) == 1
+    held = list(direct._held)  # type: ignore[attr-defined]
+    assert len(held) == 1
     app.close()
     with pytest.raises(sqlite3.ProgrammingError):
-        opened[0].execute("SELECT 1")
+        held[0].db.execute("SELECT 1")
     assert work.enqueue().job.state is JobState.QUEUED  # a closed app opens again on use
 
 
@@ -102,3 +102,24 @@ def test_an_in_memory_database_keeps_the_portal_path() -> None:
         assert second.refresh().state is JobState.QUEUED
     finally:
         app.close()
+
+
+def test_a_thread_that_ends_takes_its_connection_with_it(app: App) -> None:
+    """A server that starts a thread per request must not pile up open connections."""
+
+    @app.task(name="work")
+    def work() -> None:
+        return None
+
+    work.enqueue()  # the portal path; from here on each thread opens its own connection
+
+    def request() -> None:
+        work.enqueue()
+
+    for _ in range(20):
+        thread = threading.Thread(target=request)
+        thread.start()
+        thread.join()
+    direct = app._direct
+    assert direct is not None
+    assert len(direct._held) == 0  # type: ignore[attr-defined]  # closed as each thread ended

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 from jobglass.model import Job, JobSpec, JobState
@@ -21,27 +22,42 @@ from jobglass.store.sqlite.enqueue import enqueue
 from jobglass.store.sqlite.url import parse_sqlite_url
 
 
+class _Held:
+    """A thread's connection, closed when the thread ends: the thread-local reference
+    to this holder is the only one, so it goes at once (a connection itself sits in a
+    reference cycle and would wait for the garbage collector). A server that starts a
+    thread per request must not pile up open files."""
+
+    __slots__ = ("__weakref__", "db")
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __del__(self) -> None:
+        self.db.close()
+
+
 class SQLiteDirectEnqueue:
     def __init__(self, url: str) -> None:
         settings = parse_sqlite_url(url)
         self.path = settings.path
         self._synchronous = settings.synchronous
         self._local = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        self._held: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._closed = False
 
     def _connection(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            db = open_connection(self.path, self._synchronous)
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None:
+            held = _Held(open_connection(self.path, self._synchronous))
             with self._lock:
                 if self._closed:
-                    db.close()
+                    held.db.close()
                     raise RuntimeError("this app was closed")
-                self._opened.append(db)
-            self._local.db = db
-        return db
+                self._held.add(held)
+            self._local.held = held
+        return held.db
 
     def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None) -> list[Job]:
         when = time.time() if now is None else now
@@ -54,6 +70,6 @@ class SQLiteDirectEnqueue:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            opened, self._opened = self._opened, []
-        for db in opened:
-            db.close()
+            held = list(self._held)
+        for one in held:
+            one.db.close()
