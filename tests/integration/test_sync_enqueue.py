@@ -1,27 +1,60 @@
-"""The sync API's enqueue on SQLite runs on the caller's thread, on a connection of
-its own, once the first call has opened (and migrated) the store through the portal."""
+"""The sync API's enqueue runs on the caller's thread, on a connection of its own
+(SQLite: every batch; PostgreSQL: batches without unique keys or parents), once the
+first call has opened (and migrated) the store through the portal."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from pg import PG_URL, new_schema_name, require_postgres, with_params
 
 import jobglass
 from jobglass import App, JobState
+from jobglass.model import StoreUnavailable
 from jobglass.observe.events import JobEnqueued
 from jobglass.observe.observer import Recorder
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    app = jobglass.App(f"sqlite:///{tmp_path}/jobs.db")
-    yield app
-    app.close()
+@contextmanager
+def app_on(kind: str, tmp_path: Path) -> Iterator[App]:
+    schema = None
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path}/jobs.db"
+    else:
+        require_postgres()
+        schema = new_schema_name()
+        url = with_params(PG_URL, schema=schema)
+    app = jobglass.App(url)
+    try:
+        yield app
+    finally:
+        app.close()
+        if schema is not None:
+            with psycopg.connect(PG_URL, autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[App]:
+    with app_on(request.param, tmp_path) as app:
+        yield app
+
+
+def _is_closed(conn: Any) -> bool:
+    if isinstance(conn, sqlite3.Connection):
+        try:
+            conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            return True
+        return False
+    return bool(conn.closed)
 
 
 def _count_portal_calls(app: App) -> list[Any]:
@@ -80,11 +113,11 @@ def test_close_closes_the_threads_connections(app: App) -> None:
     work.enqueue()  # the fast path: this thread now holds a connection
     direct = app._direct
     assert direct is not None
-    held = list(direct._held)  # type: ignore[attr-defined]
-    assert len(held) == 1
+    connections = direct.connections  # type: ignore[attr-defined]
+    assert connections.open_count() == 1
+    conn = connections.get()
     app.close()
-    with pytest.raises(sqlite3.ProgrammingError):
-        held[0].db.execute("SELECT 1")
+    assert _is_closed(conn)
     assert work.enqueue().job.state is JobState.QUEUED  # a closed app opens again on use
 
 
@@ -122,4 +155,68 @@ def test_a_thread_that_ends_takes_its_connection_with_it(app: App) -> None:
         thread.join()
     direct = app._direct
     assert direct is not None
-    assert len(direct._held) == 0  # type: ignore[attr-defined]  # closed as each thread ended
+    assert direct.connections.open_count() == 0  # type: ignore[attr-defined]
+
+
+def test_batches_the_fast_path_cannot_take_still_go_through_the_store(app: App) -> None:
+    @app.task(name="work")
+    def work() -> None:
+        return None
+
+    work.enqueue()
+    first = work.with_options(unique_key="nightly").enqueue()
+    again = work.with_options(unique_key="nightly").enqueue()
+    assert again.id == first.id  # the unique key held, whichever path took it
+    child = work.with_options(depends_on=[first.id]).enqueue()
+    assert child.refresh().state is JobState.BLOCKED
+
+
+def test_a_broken_postgres_connection_is_reported_and_replaced(tmp_path: Path) -> None:
+    with app_on("postgres", tmp_path) as app:
+        _broken_connection_is_replaced(app)
+
+
+def _broken_connection_is_replaced(app: App) -> None:
+    @app.task(name="work")
+    def work() -> None:
+        return None
+
+    work.enqueue()
+    work.enqueue()
+    direct = app._direct
+    assert direct is not None
+    conn = direct.connections.get()  # type: ignore[attr-defined]
+    with psycopg.connect(PG_URL, autocommit=True) as admin:  # the server drops it
+        admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+    with pytest.raises(StoreUnavailable):
+        work.enqueue()
+    assert work.enqueue().refresh().state is JobState.QUEUED  # a fresh connection
+    assert direct.connections.get() is not conn  # type: ignore[attr-defined]
+
+
+def test_threads_beyond_the_limit_take_the_shared_path(app: App) -> None:
+    """A server with many threads must not open a database connection per thread."""
+
+    @app.task(name="work")
+    def work() -> None:
+        return None
+
+    work.enqueue()
+    direct = app._direct
+    assert direct is not None
+    direct.connections.limit = 2  # type: ignore[attr-defined]
+    portal_calls = _count_portal_calls(app)
+    handles: list[jobglass.JobHandle] = []
+    together = threading.Barrier(6)  # all six alive at once, each holding what it got
+
+    def producer() -> None:
+        handles.append(work.enqueue())
+        together.wait(timeout=10)
+
+    threads = [threading.Thread(target=producer) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({h.id for h in handles}) == 6
+    assert len(portal_calls) == 4  # two threads had connections of their own

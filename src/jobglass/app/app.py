@@ -141,7 +141,7 @@ class App:
 
     def enqueue_specs(self, specs: Sequence[JobSpec]) -> list[JobHandle]:
         direct = self._direct
-        if direct is None:
+        if direct is None or not direct.takes(specs):
             handles = self.portal.call(self.aenqueue_specs(specs))
             with self._stores_lock:
                 if not self._direct_checked:

@@ -103,6 +103,10 @@ class DirectEnqueue(Protocol):
     for stores that have one. The schema must already exist (the App opens the store
     through its loop first)."""
 
+    def takes(self, specs: Sequence[JobSpec]) -> bool:
+        """Whether this path stores these specs (else the App uses the store)."""
+        ...
+
     def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
                      ) -> list[Job]: ...
 

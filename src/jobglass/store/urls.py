@@ -15,13 +15,18 @@ def database_url(explicit: str | None = None) -> str:
 
 
 def direct_enqueue_from_url(url: str) -> DirectEnqueue | None:
-    """The store's thread-local enqueue path, if it has one (SQLite does, except in
-    memory: another connection would open another database)."""
-    if url.split(":", 1)[0].lower() == "sqlite":
+    """The store's thread-local enqueue path: SQLite (except in memory: another
+    connection would open another database) and PostgreSQL (plain batches)."""
+    scheme = url.split(":", 1)[0].lower()
+    if scheme == "sqlite":
         from jobglass.store.sqlite.direct import SQLiteDirectEnqueue
 
         direct = SQLiteDirectEnqueue(url)
         return None if direct.path == ":memory:" else direct
+    if scheme in ("postgresql", "postgres"):
+        from jobglass.store.postgres.direct import PostgresDirectEnqueue
+
+        return PostgresDirectEnqueue(url)
     return None
 
 

@@ -60,19 +60,31 @@ def _insert_and_notify_sql(s: str) -> str:
             " SELECT id FROM ins CROSS JOIN (SELECT count(*) FROM woke) w ORDER BY id")
 
 
+def plain_statement(s: str, channel: str, specs: Sequence[JobSpec], now: float
+                    ) -> tuple[str, tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The one statement that stores a plain batch and announces it: (sql, params,
+    the rows written, for `plain_jobs`)."""
+    rows = [_values(0, spec, {}, now) for spec in specs]
+    columns = [_ENCODE[kind](column) for (_, kind), column
+               in zip(_COLUMNS[1:], list(zip(*rows, strict=True))[1:], strict=True)]
+    return _insert_and_notify_sql(s), (*columns, channel), rows
+
+
+def plain_jobs(ids: Sequence[int], rows: Sequence[tuple[Any, ...]],
+               specs: Sequence[JobSpec]) -> list[Job]:
+    # The ids come from the sequence in the order unnest produced the rows.
+    return [_job((job_id, *row[1:]), spec)
+            for job_id, row, spec in zip(ids, rows, specs, strict=True)]
+
+
 async def enqueue_plain(conn: Conn, s: str, channel: str, specs: Sequence[JobSpec],
                         now: float) -> list[Job]:
     """A batch without unique keys or parents as ONE statement, run outside a
     transaction block so it commits by itself: insert and NOTIFY in one round trip
     (BEGIN, nextval, INSERT, NOTIFY and COMMIT were five)."""
-    rows = [_values(0, spec, {}, now) for spec in specs]
-    columns = [_ENCODE[kind](column) for (_, kind), column
-               in zip(_COLUMNS[1:], list(zip(*rows, strict=True))[1:], strict=True)]
-    cur = await conn.execute(_insert_and_notify_sql(s), (*columns, channel))
-    # The ids come from the sequence in the order unnest produced the rows.
-    ids = [int(r[0]) for r in await cur.fetchall()]
-    return [_job((job_id, *row[1:]), spec)
-            for job_id, row, spec in zip(ids, rows, specs, strict=True)]
+    sql, params, rows = plain_statement(s, channel, specs, now)
+    cur = await conn.execute(sql, params)
+    return plain_jobs([int(r[0]) for r in await cur.fetchall()], rows, specs)
 
 
 async def enqueue(conn: Conn, s: str, channel: str, specs: Sequence[JobSpec], now: float
