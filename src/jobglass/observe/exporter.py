@@ -37,7 +37,8 @@ class MetricsExporter:
                 self.registry, os.environ[MULTIPROC_ENV])
             return
         self.job_metrics = JobMetrics(self.registry, task_labels=task_labels,
-                                      exemplars=exemplars)
+                                      exemplars=exemplars,
+                                      plain=MULTIPROC_ENV not in os.environ)
         self.observer_errors = Counter("jobglass_observer_errors", "Observers that raised.",
                                        ["observer"], registry=self.registry)
 

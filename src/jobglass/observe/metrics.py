@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
 from jobglass.model import Job
 from jobglass.observe import events as ev
+from jobglass.observe.job_series import JobSeries, PlainJobSeries, StandardJobSeries
 from jobglass.observe.observer import Observer
 from jobglass.observe.traceparent import trace_id_of
 
@@ -48,16 +49,16 @@ def task_label_policy(setting: str | Collection[str]) -> Callable[[str], str]:
 
 class JobMetrics(Observer):
     def __init__(self, registry: CollectorRegistry, *, task_labels: str | Collection[str] = "on",
-                 exemplars: bool = True) -> None:
+                 exemplars: bool = True, plain: bool = True) -> None:
+        """`plain`: the per-job series as plain numbers rendered at scrape time; False
+        (multiprocess mode) keeps prometheus-client's standard objects for them."""
         self.registry = registry
         self.task_label = task_label_policy(task_labels)
         self.exemplars = exemplars
+        kind = PlainJobSeries if plain else StandardJobSeries
+        self.series: JobSeries = kind(registry, DURATION_BUCKETS, WAIT_BUCKETS)
         self.enqueued = Counter("jobglass_jobs_enqueued", "Jobs stored.", ["queue", "task"],
                                 registry=registry)
-        self.claimed = Counter("jobglass_jobs_claimed", "Jobs claimed by a worker.",
-                               ["queue", "task"], registry=registry)
-        self.finished = Counter("jobglass_jobs_finished", "Attempts ended, by outcome.",
-                                ["queue", "task", "outcome"], registry=registry)
         self.retried = Counter("jobglass_jobs_retried", "Attempts that failed and will retry.",
                                ["queue", "task"], registry=registry)
         self.reaped = Counter("jobglass_jobs_reaped", "Jobs taken back from dead workers.",
@@ -66,12 +67,6 @@ class JobMetrics(Observer):
                              registry=registry)
         self.task_events = Counter("jobglass_task_events", "Events emitted by tasks.",
                                    ["queue", "task", "name"], registry=registry)
-        self.duration = Histogram("jobglass_job_duration_seconds", "Attempt run time.",
-                                  ["queue", "task", "outcome"], buckets=DURATION_BUCKETS,
-                                  registry=registry)
-        self.wait = Histogram("jobglass_queue_wait_seconds",
-                              "Time from a job being ready (run_at) to its claim.", ["queue"],
-                              buckets=WAIT_BUCKETS, registry=registry)
         self._children: dict[tuple[Any, ...], Any] = {}
 
     def _child(self, metric: Any, *labels: str) -> Any:
@@ -81,27 +76,22 @@ class JobMetrics(Observer):
             child = self._children[key] = metric.labels(*labels)
         return child
 
-    def _exemplar(self, job: Job) -> dict[str, str] | None:
-        if not self.exemplars:
-            return None
-        trace_id = trace_id_of(job.traceparent)
-        return {"trace_id": trace_id} if trace_id else None
+    def _trace_id(self, job: Job) -> str | None:
+        return trace_id_of(job.traceparent) if self.exemplars else None
 
     def _end(self, job: Job, outcome: str, duration: float) -> None:
-        task = self.task_label(job.task)
-        self._child(self.finished, job.queue, task, outcome).inc()
-        self._child(self.duration, job.queue, task, outcome).observe(
-            duration, exemplar=self._exemplar(job))
+        self.series.ended(job.queue, self.task_label(job.task), outcome, duration,
+                          self._trace_id(job))
 
     def on_job_enqueued(self, event: ev.JobEnqueued) -> None:
         self._child(self.enqueued, event.job.queue, self.task_label(event.job.task)).inc()
 
     def on_job_claimed(self, event: ev.JobClaimed) -> None:
         job = event.job
-        self._child(self.claimed, job.queue, self.task_label(job.task)).inc()
+        self.series.claimed(job.queue, self.task_label(job.task))
         if job.started_at is not None:
-            self._child(self.wait, job.queue).observe(
-                max(0.0, job.started_at - job.run_at), exemplar=self._exemplar(job))
+            self.series.waited(job.queue, max(0.0, job.started_at - job.run_at),
+                               self._trace_id(job))
 
     def on_job_succeeded(self, event: ev.JobSucceeded) -> None:
         self._end(event.job, "succeeded", event.duration)

@@ -20,7 +20,6 @@ from jobglass.store.sqlite.enqueue import enqueue
 from jobglass.store.sqlite.url import parse_sqlite_url
 from jobglass.store.threadconn import ThreadConnections
 
-
 # Threads that may hold a connection of their own at once (each is three open files).
 THREAD_LIMIT = 32
 
