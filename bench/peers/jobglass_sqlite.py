@@ -28,7 +28,7 @@ class Adapter(JobglassBase):
         # Through the partial indexes the store keeps anyway: a count over the whole
         # table would scan it 20 times a second beside the worker.
         row = self._probe.execute(
-            "SELECT (SELECT count(*) FROM jobglass_jobs INDEXED BY jobglass_jobs_oldest"
+            "SELECT (SELECT count(*) FROM jobglass_jobs INDEXED BY jobglass_jobs_ready"
             " WHERE state = 'queued') + (SELECT count(*) FROM jobglass_jobs"
             " INDEXED BY jobglass_jobs_running WHERE state = 'running')").fetchone()
         return int(row[0])

@@ -91,7 +91,7 @@ def list_jobs(db: sqlite3.Connection, flt: JobFilter, limit: int, before_id: int
 
 
 _COUNT_INDEXES = ((JobState.BLOCKED, "jobglass_jobs_blocked"),
-                  (JobState.QUEUED, "jobglass_jobs_oldest"),
+                  (JobState.QUEUED, "jobglass_jobs_ready"),
                   (JobState.RUNNING, "jobglass_jobs_running"))
 
 
@@ -111,7 +111,7 @@ def queue_stats(db: sqlite3.Connection, now: float) -> list[QueueStats]:
                 f" WHERE state = '{state.value}' GROUP BY queue"):
             entry(row[0]).counts[state] = row[1]
     for row in db.execute(
-            "SELECT queue, MIN(run_at) FROM jobglass_jobs"
+            "SELECT queue, MIN(run_at) FROM jobglass_jobs INDEXED BY jobglass_jobs_ready"
             " WHERE state = 'queued' AND run_at <= ? GROUP BY queue", (now,)):
         entry(row[0]).oldest_ready_age = max(0.0, now - row[1])
     for row in db.execute("SELECT name, paused FROM jobglass_queues"):
