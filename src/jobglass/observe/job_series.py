@@ -143,6 +143,21 @@ def _histogram(meta: tuple[str, str], labels: list[str], bounds: list[float],
     return family
 
 
+class Children:
+    """Labelled children of standard metrics, looked up once per label set
+    (`metric.labels(...)` validates its arguments on every call)."""
+
+    def __init__(self) -> None:
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, metric: Any, *labels: str) -> Any:
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+
 class StandardJobSeries:
     def __init__(self, registry: CollectorRegistry, duration_buckets: Sequence[float],
                  wait_buckets: Sequence[float]) -> None:
@@ -151,14 +166,7 @@ class StandardJobSeries:
         self._duration = Histogram(*DURATION, ["queue", "task", "outcome"],
                                    buckets=duration_buckets, registry=registry)
         self._wait = Histogram(*WAIT, ["queue"], buckets=wait_buckets, registry=registry)
-        self._children: dict[tuple[Any, ...], Any] = {}
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (id(metric), *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        self._child = Children()
 
     def claimed(self, queue: str, task: str) -> None:
         self._child(self._claimed, queue, task).inc()

@@ -22,13 +22,17 @@ Exemplars (`trace_id`) ride on the histograms when OpenMetrics is negotiated.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
 
 from jobglass.model import Job
 from jobglass.observe import events as ev
-from jobglass.observe.job_series import JobSeries, PlainJobSeries, StandardJobSeries
+from jobglass.observe.job_series import (
+    Children,
+    JobSeries,
+    PlainJobSeries,
+    StandardJobSeries,
+)
 from jobglass.observe.observer import Observer
 from jobglass.observe.traceparent import trace_id_of
 
@@ -67,14 +71,7 @@ class JobMetrics(Observer):
                              registry=registry)
         self.task_events = Counter("jobglass_task_events", "Events emitted by tasks.",
                                    ["queue", "task", "name"], registry=registry)
-        self._children: dict[tuple[Any, ...], Any] = {}
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (id(metric), *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        self._child = Children()
 
     def _trace_id(self, job: Job) -> str | None:
         return trace_id_of(job.traceparent) if self.exemplars else None
