@@ -116,6 +116,33 @@ def test_log_observer_declines_events_below_the_level() -> None:
                                         if h.get_name() != "jobglass"]
 
 
+def test_log_observer_follows_a_new_logging_configuration() -> None:
+    from jobglass.observe.log_observer import LogObserver
+    from jobglass.observe.logs import configure_logging
+
+    first, second = io.StringIO(), io.StringIO()
+    observer = LogObserver()
+    started = ev.WorkerStarted("w-1", ["default"], 4)
+    try:
+        configure_logging("json", "INFO", stream=first)
+        observer.handle(started)
+        assert not observer.wants(ev.WorkerHeartbeat)
+        configure_logging("json", "DEBUG", stream=second)  # a new logger: a new line table
+        assert observer.wants(ev.WorkerHeartbeat)
+        observer.handle(started)
+        observer.handle(ev.WorkerHeartbeat("w-1", 0))
+    finally:
+        logging.getLogger().handlers = [h for h in logging.getLogger().handlers
+                                        if h.get_name() != "jobglass"]
+        configure_logging("json", "INFO", stream=io.StringIO())
+    first_lines = [json.loads(line) for line in first.getvalue().splitlines()]
+    second_lines = [json.loads(line) for line in second.getvalue().splitlines()]
+    assert [(x["event"], x["level"]) for x in first_lines] == [("worker started", "info")]
+    assert [(x["event"], x["level"]) for x in second_lines] == [
+        ("worker started", "info"), ("worker heartbeat", "debug")]
+    assert second_lines[1]["event_type"] == "WorkerHeartbeat"
+
+
 def test_json_lines_carry_a_utc_timestamp_and_survive_odd_values() -> None:
     from jobglass.observe.logs import configure_logging, event_logger
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from jobglass.model import Job
@@ -91,15 +92,37 @@ def event_fields(event: ev.Event) -> dict[str, Any]:
 class LogObserver(Observer):
     def __init__(self, levels: Mapping[str, int] | None = None) -> None:
         self.levels = {**DEFAULT_LEVELS, **(levels or {})}
+        # Per event type: the bound level method to call and the line's message, or
+        # None below the level. Built for one logger; `configure_logging` swapping the
+        # logger (a new level or stream) starts a new table.
+        self._lines: dict[type[ev.Event], tuple[Callable[..., Any], str] | None] = {}
+        self._for: Any = None
+
+    def _line(self, kind: type[ev.Event]) -> tuple[Callable[..., Any], str] | None:
+        log = event_logger()
+        if log is not self._for:
+            self._for = log
+            self._lines.clear()
+        try:
+            return self._lines[kind]
+        except KeyError:
+            pass
+        level = self.levels.get(kind.__name__, logging.INFO)
+        line = None
+        if log.is_enabled_for(level):
+            method = getattr(log, logging.getLevelName(level).lower(), None)
+            line = (method if method is not None else partial(log.log, level),
+                    MESSAGES.get(kind.__name__, kind.__name__))
+        self._lines[kind] = line
+        return line
 
     def wants(self, kind: type[ev.Event]) -> bool:
-        level = self.levels.get(kind.__name__, logging.INFO)
-        return bool(event_logger().is_enabled_for(level))
+        return self._line(kind) is not None
 
     def handle(self, event: ev.Event) -> None:
-        kind = type(event).__name__
-        level = self.levels.get(kind, logging.INFO)
-        log = event_logger()
-        if not log.is_enabled_for(level):
-            return  # the common DEBUG events cost a lookup and one check
-        log.log(level, MESSAGES.get(kind, kind), event_type=kind, **event_fields(event))
+        kind = type(event)
+        line = self._line(kind)
+        if line is None:
+            return  # the common DEBUG events cost a lookup
+        write, message = line
+        write(message, event_type=kind.__name__, **event_fields(event))
