@@ -9,6 +9,8 @@ _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii
 
 
 def dumps(value: Any) -> str:
+    if value is None:
+        return "null"  # most tasks return nothing: skip the encoder
     return _encoder.encode(value)
 
 

@@ -7,6 +7,7 @@ serves both; a row is anything indexable by column name (sqlite3.Row, a dict).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from jobglass.model import Attempt, Job, JobKind, JobState, Outcome, WorkerInfo
@@ -17,6 +18,28 @@ Row = Any
 # Dict lookups, not Enum calls: a claim decodes a hundred rows at a time.
 _KINDS = {k.value: k for k in JobKind}
 _STATES = {s.value: s for s in JobState}
+
+
+# The stored columns of a job, in `Job`'s field order (all fields but `parents`): a
+# query selecting exactly these can build jobs by position (`job_from_values`).
+JOB_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Job) if f.name != "parents")
+_KIND, _STATE, _ARGS, _KWARGS, _RESULT, _CANCEL = (
+    JOB_COLUMNS.index(name)
+    for name in ("kind", "state", "args", "kwargs", "result", "cancel_requested"))
+
+
+def job_from_values(values: Sequence[Any], parents: Sequence[int] = ()) -> Job:
+    """A job from a row of `JOB_COLUMNS` values. Several times faster than reading a
+    row by column names, which a claim of a hundred rows notices."""
+    v = list(values)
+    v[_KIND] = _KINDS[v[_KIND]]
+    v[_STATE] = _STATES[v[_STATE]]
+    v[_ARGS] = loads(v[_ARGS])
+    v[_KWARGS] = loads(v[_KWARGS])
+    v[_RESULT] = loads(v[_RESULT])
+    v[_CANCEL] = bool(v[_CANCEL])
+    v.append(list(parents))  # the last field
+    return Job(*v)
 
 
 def job_from_row(row: Row, parents: Sequence[int] = ()) -> Job:

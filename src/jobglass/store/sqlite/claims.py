@@ -12,10 +12,13 @@ from collections.abc import Sequence
 from jobglass.model import Job, JobState, Outcome
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import HeartbeatReply, Progress, Report
+from jobglass.store.records import JOB_COLUMNS, job_from_values
 from jobglass.store.rules import heartbeat_reply, spends_retry, target_state
 from jobglass.store.sqlite import reads
 from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
-from jobglass.store.sqlite.rows import job_from_row
+
+RETURNED = ", ".join(JOB_COLUMNS)
+ID_CHUNK = 500  # ids a statement: under SQLite's oldest variable limit (999)
 
 
 def claim(db: sqlite3.Connection, worker_id: str, queues: list[str], limit: int, allow_shell: bool,
@@ -31,17 +34,21 @@ def claim(db: sqlite3.Connection, worker_id: str, queues: list[str], limit: int,
         f" {queue_filter} {shell_filter}"
         " AND queue NOT IN (SELECT name FROM jobglass_queues WHERE paused = 1)"
         " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
-        " RETURNING *"
+        f" RETURNING {RETURNED}"
     )
-    claimed: dict[int, Job] = {}
-    rows = db.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
-    if rows:
-        db.executemany(
+    cursor = db.cursor()
+    cursor.row_factory = None  # plain tuples, decoded by position
+    rows = cursor.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
+    claimed = {row[0]: job_from_values(row) for row in rows}
+    ids = list(claimed)
+    for start in range(0, len(ids), ID_CHUNK):
+        chunk = ids[start:start + ID_CHUNK]
+        db.execute(
             "INSERT INTO jobglass_attempts (job_id, number, worker_id, lease, started_at,"
-            " ready_at) VALUES (?, ?, ?, ?, ?, ?)",
-            [(r["id"], r["attempt"], worker_id, lease, now, r["run_at"]) for r in rows],
-        )
-        claimed = {r["id"]: job_from_row(r) for r in rows}
+            " ready_at) SELECT id, attempt, ?, ?, ?, run_at FROM jobglass_jobs"
+            f" WHERE id IN ({','.join('?' * len(chunk))})",
+            (worker_id, lease, now, *chunk))
+    if claimed:
         reads.attach_parents(db, claimed)
     return sorted(claimed.values(), key=lambda j: (-j.priority, j.run_at, j.id))
 

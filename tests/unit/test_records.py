@@ -1,0 +1,42 @@
+"""Rows to jobs: the by-position decoder agrees with the by-name one, field for field."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+from jobglass.model import Job, JobKind, JobState
+from jobglass.store.records import JOB_COLUMNS, job_from_row, job_from_values
+
+
+def test_job_columns_are_the_job_fields_in_order_but_parents() -> None:
+    names = [f.name for f in dataclasses.fields(Job)]
+    assert names[-1] == "parents"
+    assert list(JOB_COLUMNS) == names[:-1]
+
+
+def test_decoding_by_position_matches_decoding_by_name() -> None:
+    db = sqlite3.connect(":memory:")
+    db.execute(f"CREATE TABLE jobs ({', '.join(JOB_COLUMNS)})")
+    stored = {name: None for name in JOB_COLUMNS} | {
+        "id": 7, "task": "mail.send", "queue": "mail", "kind": "shell", "state": "running",
+        "args": '[1, "two", {"three": 3}]', "kwargs": '{"to": "a@example.com"}',
+        "priority": 5, "run_at": 10.5, "created_at": 9.0, "attempt": 2, "errors": 1,
+        "max_retries": 3, "backoff_base": 1.0, "backoff_cap": 300.0, "timeout": 30.0,
+        "command": "echo hi", "started_at": 11.0, "lease": "abc", "worker_id": "w-1",
+        "result": '{"ok": true}', "cancel_requested": 1, "progress_done": 4.0,
+        "progress_total": 10.0, "progress_message": "half", "traceparent": "00-1-2-01",
+        "request_id": "req-9"}
+    db.execute(f"INSERT INTO jobs VALUES ({', '.join('?' * len(JOB_COLUMNS))})",
+               [stored[name] for name in JOB_COLUMNS])
+    values = db.execute("SELECT * FROM jobs").fetchone()
+    db.row_factory = sqlite3.Row
+    by_name = job_from_row(db.execute("SELECT * FROM jobs").fetchone(), [3, 4])
+    by_position = job_from_values(values, [3, 4])
+    assert by_position == by_name
+    assert by_position.kind is JobKind.SHELL
+    assert by_position.state is JobState.RUNNING
+    assert by_position.args == [1, "two", {"three": 3}]
+    assert by_position.result == {"ok": True}
+    assert by_position.cancel_requested is True
+    assert by_position.parents == [3, 4]
