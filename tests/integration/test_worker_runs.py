@@ -14,7 +14,7 @@ import pytest
 import jobglass
 from jobglass import App, Context, DontRetry, JobState, Outcome, Recorder, Retry, WorkerSettings
 from jobglass.observe import events as ev
-from jobglass.store import Store
+from jobglass.store import JobFilter, Store
 
 WaitFor = Callable[..., Awaitable[None]]
 Start = Callable[..., Awaitable[jobglass.Worker]]
@@ -392,3 +392,42 @@ async def test_the_pruner_deletes_finished_jobs_past_their_retention(app: App) -
     assert (await store.get(fresh.id)).state is JobState.CANCELLED
     keep_all = jobglass.Worker(app, WorkerSettings(prune_after=None))
     assert await Pruner(keep_all, store).sweep() == 0
+
+
+async def test_a_slow_store_slows_claiming_instead_of_piling_up_results(
+        app: App, start: Start, wait_for: WaitFor, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran = 0
+
+    @app.task
+    async def quick() -> None:
+        nonlocal ran
+        ran += 1
+
+    store = await app.astore()
+    writes_held = asyncio.Event()
+    finish_many = store.finish_many
+
+    async def held(reports: Any, **kwargs: Any) -> list[bool]:
+        await writes_held.wait()
+        return await finish_many(reports, **kwargs)
+
+    monkeypatch.setattr(store, "finish_many", held)
+    ids = [j.id for j in await store.enqueue_many([app.spec_for(quick.name)] * 40)]
+    worker = await start(concurrency=4)
+
+    def parked() -> bool:  # jobs ran, none is running, the claim loop waits for a slot
+        return ran > 0 and not worker.running and not worker._slot_free.is_set()
+
+    await wait_for(parked)
+    # Four jobs may wait for the store beyond the four slots, no more.
+    assert ran == 8
+    assert worker.unrecorded == 8
+    queued = await store.list_jobs(JobFilter(states=[JobState.QUEUED]))
+    assert len(queued.jobs) == 32
+    writes_held.set()
+
+    async def all_done() -> bool:
+        return all([await _ended(store, i) for i in ids])
+
+    await wait_for(all_done)
+    assert ran == 40

@@ -21,9 +21,11 @@ log = get_logger("jobglass.worker")
 class Completer:
     def __init__(self, store: Store, on_result: Callable[[Running, Report, bool], None],
                  max_batch: int = 500,
-                 before_write: Callable[[], Awaitable[None]] | None = None) -> None:
+                 before_write: Callable[[], Awaitable[None]] | None = None,
+                 after_write: Callable[[], None] | None = None) -> None:
         self.store = store
         self.before_write = before_write  # e.g. store job logs before the job shows as ended
+        self.after_write = after_write  # e.g. let the worker claim again
         self.on_result = on_result
         self.max_batch = max_batch
         self._pending: list[tuple[Running, Report]] = []
@@ -31,6 +33,11 @@ class Completer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+
+    @property
+    def backlog(self) -> int:
+        """Reports not stored yet, the batch being written included."""
+        return len(self._pending)
 
     def add(self, run: Running, report: Report) -> None:
         self._pending.append((run, report))
@@ -58,6 +65,8 @@ class Completer:
                 del self._pending[: len(batch)]
                 for (run, report), ok in zip(batch, applied, strict=True):
                     self.on_result(run, report, ok)
+                if self.after_write is not None:
+                    self.after_write()
             self._idle.set()
 
     async def drain(self) -> None:

@@ -83,6 +83,7 @@ class Worker:
         self._executor = Executor(app, self._pool, grace=self.settings.grace,
                                   on_hung=self._on_hung)
         self._store: Store | None = None
+        self._completer: Completer  # set by `run`, before the first claim
         self.minute_stats = MinuteCounter()
         self.store_failed_at: float | None = None  # the last time a store call failed
 
@@ -123,7 +124,8 @@ class Worker:
         self.scope = self._make_scope(store)
         sink = self.scope.sink
         completer = Completer(store, self._recorded,
-                              before_write=sink.flush if sink is not None else None)
+                              before_write=sink.flush if sink is not None else None,
+                              after_write=self._slot_free.set)
         services = [asyncio.create_task(completer.run(), name="completer"),
                     asyncio.create_task(Heartbeat(self, store).run(), name="heartbeat")]
         if s.reap:
@@ -159,7 +161,7 @@ class Worker:
         s = self.settings
         backoff = 0.05
         while not self.stopping:
-            free = s.concurrency - len(self.running)
+            free = self._free_slots()
             if free <= 0:
                 self._slot_free.clear()
                 await self._slot_free.wait()
@@ -180,6 +182,19 @@ class Worker:
                 self._start(job)
             if len(jobs) < limit:
                 await self._wait_or_stop(store.wait_for_jobs(s.poll))
+
+    @property
+    def unrecorded(self) -> int:
+        """Jobs that ran whose outcome is not stored yet."""
+        return self._completer.backlog
+
+    def _free_slots(self) -> int:
+        """Slots for new claims. A job that ran but whose outcome is not stored yet
+        keeps holding a slot once there are more than `concurrency` such jobs: a store
+        slower than the tasks then slows claiming, instead of piling up finished work
+        that a crash would run again."""
+        concurrency = self.settings.concurrency
+        return min(concurrency, 2 * concurrency - self.unrecorded) - len(self.running)
 
     async def _wait_or_stop(self, waiting: object) -> None:
         waiter = asyncio.ensure_future(waiting)  # type: ignore[call-overload]
