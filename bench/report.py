@@ -294,8 +294,10 @@ def write_notes(rep: Report, systems: Sequence[System]) -> None:
             "jobglass store.", "",
             "Each figure comes from its own process (`python -m bench.peers.driver SYSTEM "
             "WORKLOAD`), run under bench/.peers-venv for the peers and the project's venv for "
-            "jobglass, one system after another on this 2-core machine. Other work on the "
-            "machine skews every figure: see the load averages above.", "")
+            "jobglass, one system after another on this 2-core machine; before each one the "
+            "page cache is synced and PostgreSQL checkpointed, so no system pays for the "
+            "previous one's writes. Other work on the machine skews every figure: see the "
+            "load averages above.", "")
 
 
 WRITERS: dict[str, Callable[..., None]] = {
