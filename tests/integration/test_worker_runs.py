@@ -90,6 +90,38 @@ async def test_failures_retry_with_backoff_then_fail_with_traceback(
     assert job.state is JobState.FAILED
 
 
+async def test_arguments_that_do_not_fit_the_task_fail_without_retries(
+        app: App, start: Start, wait_for: WaitFor) -> None:
+    @app.task(retries=3, backoff=0.01, backoff_cap=0.02)
+    def fetch(url: str) -> str:
+        return url
+
+    @app.task(retries=3, backoff=0.01, backoff_cap=0.02)
+    async def afetch(ctx: Context, url: str) -> str:
+        return url
+
+    @app.task(retries=2, backoff=0.01, backoff_cap=0.02)
+    def buggy(url: str) -> None:
+        len(5)  # type: ignore[arg-type]  # a TypeError of the task's own: retried
+
+    store = await app.astore()
+    wrong = await store.enqueue_many([app.spec_for(fetch.name),
+                                      app.spec_for(afetch.name, kwargs={"uri": "x"})])
+    own = (await store.enqueue_many([app.spec_for(buggy.name, ["x"])]))[0]
+    await start()
+
+    async def ended() -> bool:
+        return all([await _ended(store, j.id) for j in [*wrong, own]])
+
+    await wait_for(ended)
+    for job in wrong:
+        attempts = await store.attempts(job.id)
+        assert [a.outcome for a in attempts] == [Outcome.FAILED]
+        assert attempts[0].error_type == "DontRetry"
+        assert "do not fit" in (attempts[0].error_message or "")
+    assert [a.error_type for a in await store.attempts(own.id)] == ["TypeError"] * 3
+
+
 async def test_a_task_can_ask_for_its_retry_delay_or_for_no_retry(app: App, start: Start) -> None:
     @app.task(retries=5)
     def later(ctx: Context) -> int:

@@ -9,6 +9,7 @@ supervised worker process can be replaced).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from collections.abc import Callable, Coroutine
@@ -49,6 +50,21 @@ class Running:
             self.ctx.request_cancel(reason)
             if self.task is not None:
                 self.task.cancel()
+
+
+def signature_mismatch(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]
+                       ) -> DontRetry | None:
+    """Whether a TypeError came from the call itself — arguments that do not fit the
+    task's signature, which no retry can fix — rather than from the task's own code."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to check against
+        return None
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as exc:
+        return DontRetry(f"the job's arguments do not fit {fn.__name__}{signature}: {exc}")
+    return None
 
 
 class Executor:
@@ -110,8 +126,18 @@ class Executor:
                       run: Running) -> Any:
         job = run.job
         args = ([run.ctx] if takes_context else []) + list(job.args)
-        if is_async:
-            return await fn(*args, **job.kwargs)
+        try:
+            if is_async:
+                return await fn(*args, **job.kwargs)
+            return await self._in_thread(fn, args, run)
+        except TypeError as exc:
+            mismatch = signature_mismatch(fn, args, job.kwargs)
+            if mismatch is None:
+                raise
+            raise mismatch from exc
+
+    async def _in_thread(self, fn: Callable[..., Any], args: list[Any], run: Running) -> Any:
+        job = run.job
         future, item = self.pool.submit(lambda: fn(*args, **job.kwargs))
         try:
             return await asyncio.shield(future)
