@@ -119,6 +119,7 @@ async def test_arguments_that_do_not_fit_the_task_fail_without_retries(
         assert [a.outcome for a in attempts] == [Outcome.FAILED]
         assert attempts[0].error_type == "DontRetry"
         assert "do not fit" in (attempts[0].error_message or "")
+        assert "url: str" in (attempts[0].error_message or "")
     assert [a.error_type for a in await store.attempts(own.id)] == ["TypeError"] * 3
 
 

@@ -9,6 +9,7 @@ supervised worker process can be replaced).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import time
@@ -60,6 +61,8 @@ def signature_mismatch(fn: Callable[..., Any], args: list[Any], kwargs: dict[str
         signature = inspect.signature(fn)
     except (TypeError, ValueError):  # no signature to check against
         return None
+    with contextlib.suppress(Exception):  # annotations as written, not as strings
+        signature = inspect.signature(fn, eval_str=True)
     try:
         signature.bind(*args, **kwargs)
     except TypeError as exc:
