@@ -51,9 +51,30 @@ def _na(outcome: Outcome | None) -> str:
     return f"n/a: {outcome.error}"
 
 
-def _base(results: Results, workload: str, system: System) -> dict[str, Any] | None:
+def _base(results: Results, workload: str, system: System, key: str) -> float | None:
+    """`key` of the system's ratio baseline in `workload`, when it ran."""
     base = results.get(workload, {}).get(system.baseline)
-    return base.result if base and not base.error else None
+    return None if base is None or base.error else base.result.get(key)
+
+
+Cells = Callable[[System, dict[str, Any]], "list[str] | str"]
+
+
+def _system_table(rep: Report, header: list[str], res: dict[str, Outcome],
+                  systems: Sequence[System], cells: Cells) -> None:
+    """A row per system from `cells(system, result)`; a system that did not run, or
+    whose `cells` gives a reason (a str) instead, gets that reason and blanks."""
+    rows = []
+    for s in systems:
+        o = res.get(s.name)
+        row = _na(o) if o is None or o.error else cells(s, o.result)
+        rows.append([s.label, row, *[""] * (len(header) - 2)] if isinstance(row, str)
+                    else [s.label, *row])
+    rep.table(header, rows)
+
+
+def _done(r: dict[str, Any]) -> str:
+    return f"{r['done']:,}/{r['n']:,}" + (" (deadline)" if r.get("timed_out") else "")
 
 
 # -- the report ------------------------------------------------------------------------------
@@ -66,19 +87,15 @@ def write_enqueue(rep: Report, res: dict[str, Outcome], systems: Sequence[System
             "(jobglass `App.enqueue_specs`, RQ `enqueue_many`, PgQueuer list `enqueue`, "
             "Procrastinate `batch_defer_async`). Ratio = system / jobglass of its ratio "
             "class (higher = faster).", "")
-    rows = []
-    for s in systems:
-        o = res.get(s.name)
-        base = _base(results, "enqueue", s)
-        if o is None or o.error:
-            rows.append([s.label, _na(o), "", "", ""])
-            continue
-        r = o.result
+
+    def cells(s: System, r: dict[str, Any]) -> list[str]:
         one, bat = r.get("single_per_s"), r.get("batched_per_s")
-        rows.append([s.label, fmt(one), ratio(one, base and base.get("single_per_s")),
-                     fmt(bat) if bat else f"n/a: {r.get('batched_na')}",
-                     ratio(bat, base and base.get("batched_per_s")) if bat else ""])
-    rep.table(["system", "one at a time", "ratio", "batched", "ratio"], rows)
+        return [fmt(one), ratio(one, _base(results, "enqueue", s, "single_per_s")),
+                fmt(bat) if bat else f"n/a: {r.get('batched_na')}",
+                ratio(bat, _base(results, "enqueue", s, "batched_per_s")) if bat else ""]
+
+    _system_table(rep, ["system", "one at a time", "ratio", "batched", "ratio"], res, systems,
+                  cells)
 
 
 def write_drain(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
@@ -91,18 +108,13 @@ def write_drain(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
             f"{sizes.drain_deadline:.0f} s, jobglass {sizes.drain_deadline_jobglass:.0f} s "
             "(so workload 5 sees all its jobs); a system that runs out of time is rated on "
             "the jobs it did. Ratio = system / jobglass of its ratio class.", "")
-    rows = []
-    for s in systems:
-        o = res.get(s.name)
-        if o is None or o.error:
-            rows.append([s.label, _na(o), "", "", "", ""])
-            continue
-        r = o.result
-        base = _base(results, "drain", s)
-        done = f"{r['done']:,}/{r['n']:,}" + (" (deadline)" if r.get("timed_out") else "")
-        rows.append([s.label, fmt(r.get("rate")), ratio(r.get("rate"), base and base.get("rate")),
-                     str(r.get("concurrency")), done, fmt(r.get("wall_s"), " s")])
-    rep.table(["system", "jobs/s", "ratio", "concurrency", "done", "wall"], rows)
+
+    def cells(s: System, r: dict[str, Any]) -> list[str]:
+        return [fmt(r.get("rate")), ratio(r.get("rate"), _base(results, "drain", s, "rate")),
+                str(r.get("concurrency")), _done(r), fmt(r.get("wall_s"), " s")]
+
+    _system_table(rep, ["system", "jobs/s", "ratio", "concurrency", "done", "wall"], res,
+                  systems, cells)
 
 
 def write_rss(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
@@ -111,20 +123,15 @@ def write_rss(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
             "Sampled from /proc/PID/status at the first poll that saw progress and again "
             "when the drain ended (before the worker is stopped); 'jobs' is how many ran "
             "between the two samples.", "")
-    rows = []
-    for s in systems:
-        o = res.get(s.name)
-        if o is None or o.error:
-            rows.append([s.label, _na(o), "", "", ""])
-            continue
-        r = o.result
+
+    def cells(s: System, r: dict[str, Any]) -> list[str] | str:
         before, after = r.get("rss_before_kb"), r.get("rss_after_kb")
         if before is None or after is None:
-            rows.append([s.label, "n/a: not sampled", "", "", ""])
-            continue
-        rows.append([s.label, fmt(before / 1024), fmt(after / 1024),
-                     fmt((after - before) / 1024), f"{r.get('rss_jobs', 0):,}"])
-    rep.table(["system", "before", "after", "growth", "jobs"], rows)
+            return "n/a: not sampled"
+        return [fmt(before / 1024), fmt(after / 1024), fmt((after - before) / 1024),
+                f"{r.get('rss_jobs', 0):,}"]
+
+    _system_table(rep, ["system", "before", "after", "growth", "jobs"], res, systems, cells)
 
 
 def write_latency(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
@@ -135,18 +142,14 @@ def write_latency(rep: Report, res: dict[str, Outcome], systems: Sequence[System
             "moment the task's code sends a UDP datagram (time.time() on the same clock). "
             f"{sizes.latency_deadline:.0f} s per system; fewer samples where it ran out. "
             "Ratio = system p50 / jobglass p50 of its class (higher = slower).", "")
-    rows = []
-    for s in systems:
-        o = res.get(s.name)
-        if o is None or o.error:
-            rows.append([s.label, _na(o), "", "", "", ""])
-            continue
-        r = o.result
-        base = _base(results, "latency", s)
-        rows.append([s.label, fmt(r["p50_ms"]), fmt(r["p99_ms"]),
-                     ratio(r["p50_ms"], base and base.get("p50_ms")), f"{r['n']:,}",
-                     str(r.get("concurrency"))])
-    rep.table(["system", "p50", "p99", "ratio p50", "samples", "concurrency"], rows)
+
+    def cells(s: System, r: dict[str, Any]) -> list[str]:
+        return [fmt(r["p50_ms"]), fmt(r["p99_ms"]),
+                ratio(r["p50_ms"], _base(results, "latency", s, "p50_ms")), f"{r['n']:,}",
+                str(r.get("concurrency"))]
+
+    _system_table(rep, ["system", "p50", "p99", "ratio p50", "samples", "concurrency"], res,
+                  systems, cells)
 
 
 def write_sleep(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
@@ -155,21 +158,14 @@ def write_sleep(rep: Report, res: dict[str, Outcome], systems: Sequence[System],
             f"{sizes.sleep:,} jobs (ideal: {sizes.sleep * 0.01 / 50:.1f} s at 50 at a time); "
             "async sleep where the system runs async tasks, time.sleep on threads "
             "elsewhere. Ratio = system / jobglass jobs/s of its class.", "")
-    rows = []
-    for s in systems:
-        o = res.get(s.name)
-        if o is None or o.error:
-            rows.append([s.label, _na(o), "", "", ""])
-            continue
-        r = o.result
+
+    def cells(s: System, r: dict[str, Any]) -> list[str] | str:
         if "na" in r:
-            rows.append([s.label, f"n/a: {r['na']}", "", "", ""])
-            continue
-        base = _base(results, "sleep", s)
-        done = f"{r['done']:,}/{r['n']:,}" + (" (deadline)" if r.get("timed_out") else "")
-        rows.append([s.label, fmt(r.get("rate")), ratio(r.get("rate"), base and base.get("rate")),
-                     str(r.get("concurrency")), done])
-    rep.table(["system", "jobs/s", "ratio", "concurrency", "done"], rows)
+            return f"n/a: {r['na']}"
+        return [fmt(r.get("rate")), ratio(r.get("rate"), _base(results, "sleep", s, "rate")),
+                str(r.get("concurrency")), _done(r)]
+
+    _system_table(rep, ["system", "jobs/s", "ratio", "concurrency", "done"], res, systems, cells)
 
 
 def write_scrape(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
