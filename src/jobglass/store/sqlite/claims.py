@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from jobglass.model import Job, JobState, Outcome
 from jobglass.store.codec import dumps
 from jobglass.store.protocol import HeartbeatReply, Progress, Report
-from jobglass.store.records import JOB_COLUMNS, job_from_values
 from jobglass.store.rules import heartbeat_reply, spends_retry, target_state
 from jobglass.store.sqlite import reads
 from jobglass.store.sqlite.graph import cancel_dependents, release_dependents
+from jobglass.store.sqlite.rows import JOB_SELECT, job_from_values, tuple_cursor
 
-RETURNED = ", ".join(JOB_COLUMNS)
 ID_CHUNK = 500  # ids a statement: under SQLite's oldest variable limit (999)
 
 
@@ -34,11 +33,9 @@ def claim(db: sqlite3.Connection, worker_id: str, queues: list[str], limit: int,
         f" {queue_filter} {shell_filter}"
         " AND queue NOT IN (SELECT name FROM jobglass_queues WHERE paused = 1)"
         " ORDER BY priority DESC, run_at, id LIMIT ?) AND state = 'queued'"
-        f" RETURNING {RETURNED}"
+        f" RETURNING {JOB_SELECT}"
     )
-    cursor = db.cursor()
-    cursor.row_factory = None  # plain tuples, decoded by position
-    rows = cursor.execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
+    rows = tuple_cursor(db).execute(sql, (lease, worker_id, now, now, *queues, limit)).fetchall()
     claimed = {row[0]: job_from_values(row) for row in rows}
     ids = list(claimed)
     for start in range(0, len(ids), ID_CHUNK):

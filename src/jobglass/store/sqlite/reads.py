@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from jobglass.model import Attempt, Job, JobNotFound, JobState, QueueStats, WorkerInfo
 from jobglass.model.states import ACTIVE
 from jobglass.store.protocol import JobFilter, Page
-from jobglass.store.records import JOB_COLUMNS, job_from_values
-from jobglass.store.sqlite.rows import attempt_from_row, worker_from_row
-
-JOB_SELECT = ", ".join(JOB_COLUMNS)
+from jobglass.store.sqlite.rows import (
+    JOB_SELECT,
+    attempt_from_row,
+    job_from_values,
+    tuple_cursor,
+    worker_from_row,
+)
 
 
 def jobs_by_ids(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Job]:
@@ -20,9 +23,7 @@ def jobs_by_ids(db: sqlite3.Connection, ids: Sequence[int]) -> dict[int, Job]:
     for start in range(0, len(unique), 500):
         chunk = unique[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        cursor = db.cursor()
-        cursor.row_factory = None  # plain tuples, decoded by position
-        for row in cursor.execute(
+        for row in tuple_cursor(db).execute(
                 f"SELECT {JOB_SELECT} FROM jobglass_jobs WHERE id IN ({marks})", chunk):
             found[row[0]] = job_from_values(row)
     if found:
