@@ -7,6 +7,7 @@ how often, from outside the worker.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import time
 
@@ -28,6 +29,12 @@ def trace(line: str) -> None:
 async def record(ctx: jobglass.Context, tag: str) -> str:
     trace(f"{ctx.job_id} {tag} {time.time()}")
     return tag
+
+
+@app.task(name="acc.collector")
+async def collector() -> list[int]:
+    """How the worker process set up the cyclic garbage collector."""
+    return [gc.get_threshold()[0], gc.get_freeze_count()]
 
 
 @app.task(name="acc.hang_first", retries=3, backoff=0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -21,6 +22,23 @@ from jobglass.worker.supervisor import Supervisor
 log = logging.getLogger("jobglass.cli")
 
 
+YOUNG_OBJECTS = 20_000  # allocations between young-generation collections (CPython: 700)
+
+
+def tune_collector() -> None:
+    """A worker process allocates a few dozen short-lived containers a job. At
+    CPython's default the cyclic collector ran every ~50 no-op jobs and, now and then,
+    walked every object the imports left behind: ~9% of a no-op drain. Objects alive
+    now (modules, the app, its tasks) are moved out of its sight for good, and the
+    young generation is collected every YOUNG_OBJECTS allocations: a no-op drain of
+    the CLI worker gains ~11% (12,800 -> 14,300 jobs/s on SQLite), in process ~20%.
+    Cyclic garbage (an exception and its traceback) lives a little longer. The worker
+    process only: an application embedding `Worker` keeps its own policy."""
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS, older, oldest)
+
+
 def run_worker(app: App, settings: WorkerSettings,
                extra: Callable[[Worker], Coroutine[Any, Any, None]] | None = None,
                telemetry: Telemetry | None = None, metrics_addr: tuple[str, int] | None = None
@@ -29,6 +47,7 @@ def run_worker(app: App, settings: WorkerSettings,
 
     async def main() -> int:
         worker = Worker(app, settings, scope=telemetry.job_scope if telemetry else None)
+        tune_collector()
         if telemetry is not None and telemetry.metrics is not None and metrics_addr:
             serve_metrics(app, telemetry.metrics, metrics_addr)
         loop = asyncio.get_running_loop()
