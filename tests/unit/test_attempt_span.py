@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
@@ -117,6 +117,16 @@ def test_an_attribute_count_limit_from_the_environment_applies_alike(
     assert exported(ours) == exported(sdk)
     assert dict(ours.attributes or {}) == {"jobglass.attempt": 2, "k0": 0, "k1": 1, "k2": 2}
     assert ours.dropped_attributes == 2
+
+
+def test_the_providers_own_span_limits_apply_alike() -> None:
+    provider = TracerProvider(span_limits=SpanLimits(max_span_attributes=4,
+                                                     max_span_attribute_length=3))
+    sdk, ours = Pair(provider).both(lambda span: span.set_attribute("k", "long"))
+    assert exported(ours) == exported(sdk)
+    assert dict(ours.attributes or {}) == {"messaging.system": "job",
+                                           "messaging.message.id": "7",
+                                           "jobglass.attempt": 2, "k": "lon"}
 
 
 def test_a_value_length_limit_from_the_environment_applies_alike(

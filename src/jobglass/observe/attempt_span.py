@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -39,12 +39,21 @@ _PLAIN = frozenset((str, bool, int, float))
 _RANDOM_ID_FLAG = getattr(TraceFlags, "RANDOM_TRACE_ID", 0)
 
 
+def _always() -> bool:
+    return True
+
+
 class SpanRecorder:
     """Starts attempt spans for one SDK tracer."""
 
     def __init__(self, tracer: SdkTracer, scope_name: str) -> None:
         self.tracer = tracer
-        self.limits = SpanLimits()
+        # The provider's limits (its `span_limits`, else OTEL_SPAN_* variables); the
+        # SDK keeps them on the tracer without a public name.
+        limits = getattr(tracer, "_span_limits", None)
+        self.limits = limits if isinstance(limits, SpanLimits) else SpanLimits()
+        enabled = getattr(tracer, "_is_enabled", None)  # the SDK's tracer configurator
+        self._enabled: Callable[[], bool] = enabled if callable(enabled) else _always
         self.scope = InstrumentationScope(scope_name)
         random_ids = getattr(tracer.id_generator, "is_trace_id_random", None)
         self._root_flag = _RANDOM_ID_FLAG if random_ids is not None and random_ids() else 0
@@ -58,6 +67,8 @@ class SpanRecorder:
         """Open a span as the SDK tracer would: same sampler, ids and trace flags."""
         tracer = self.tracer
         parent_span = trace.get_current_span(parent).get_span_context()
+        if not self._enabled():
+            return NonRecordingSpan(parent_span)  # as the SDK does for a disabled tracer
         parent_context: SpanContext | None
         if parent_span.is_valid:
             parent_context, trace_id = parent_span, parent_span.trace_id
@@ -67,8 +78,7 @@ class SpanRecorder:
             extra_flag = self._root_flag
         result = tracer.sampler.should_sample(parent, trace_id, name, kind, attributes, links)
         sampled = result.decision is Decision.RECORD_AND_SAMPLE
-        flags = TraceFlags((TraceFlags.SAMPLED if sampled else 0)
-                           | extra_flag)
+        flags = TraceFlags((TraceFlags.SAMPLED if sampled else 0) | extra_flag)
         context = SpanContext(trace_id, tracer.id_generator.generate_span_id(),
                               is_remote=False, trace_flags=flags,
                               trace_state=result.trace_state)
