@@ -201,7 +201,9 @@ class AttemptSpan(trace.Span):
             return
         self._end = end_time or time.time_ns()
         recorder = self._recorder
-        attributes: Mapping[str, Any] = self._attributes
+        # A copy: a sync task's thread outliving its attempt (hung past the grace)
+        # must not change what the exporter is reading.
+        attributes: Mapping[str, Any] = dict(self._attributes)
         if self._dropped_attributes:  # rare: let exporters see the dropped count
             counted = BoundedAttributes(None, attributes)
             counted.dropped = self._dropped_attributes
