@@ -6,8 +6,9 @@
 2. `/metrics` render time (store gauges sampled + exposition) with 1,000,000
    finished jobs and 10,000 queued, on SQLite and on PostgreSQL. Target: <= 50 ms.
 3. One attempt's span, in a loop: the SDK's own span against jobglass's AttemptSpan.
+4. The drain of (1) with jobs that compute for 1 ms each: off against all on.
 
-    .venv/bin/python -m bench.bench_observability [--quick] [--only spans,drain,scrape]
+    .venv/bin/python -m bench.bench_observability [--quick] [--only spans,drain,work,scrape]
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ class _Done(Observer):
             self.event.set()
 
 
-async def _drain(url: str, n: int, mode: str) -> float:
+async def _drain(url: str, n: int, mode: str, work_ms: float = 0.0) -> float:
     app = jobglass.App(url)
+    work_s = work_ms / 1000
 
     @app.task(name="bench.noop")
     async def noop() -> None:
+        if work_s:  # CPU work on the loop, as an async task that computes would do
+            until = time.perf_counter() + work_s
+            while time.perf_counter() < until:
+                pass
         return None
 
     telemetry: Telemetry | None = None
@@ -89,7 +95,7 @@ async def _drain(url: str, n: int, mode: str) -> float:
 
 TRACING_ONLY = "tracing only, every job (no logs, metrics, job logs)"
 TRACE_RATIO = {"all on": 1.0, "all on, traces sampled 10%": 0.1, TRACING_ONLY: 1.0}
-# The last mode is the floor under "all on": the SDK span and its context alone.
+# The last mode is the floor under "all on": the attempt's span and its context alone.
 MODES = ("off", "all on", "all on, traces sampled 10%", "all on but tracing", TRACING_ONLY)
 
 
@@ -104,6 +110,22 @@ def bench_drain(n: int, rounds: int) -> None:
              statistics.median(rates[mode]) / base * 100) for mode in MODES]
     print_table(f"No-op drain, one process, concurrency 100, median of {rounds} "
                 "(JSON logs to a file, metrics, job logs, spans to an in-memory exporter)",
+                ["observers", "jobs", "jobs/s", "kept %"], rows)
+
+
+def bench_work(n: int, rounds: int, work_ms: float) -> None:
+    """The same, with jobs that each compute for `work_ms`: what observing costs a
+    job that does something."""
+    modes = ("off", "all on")
+    rates: dict[str, list[float]] = {mode: [] for mode in modes}
+    for _ in range(rounds):
+        for mode in modes:
+            with temp_db("obs") as db:
+                rates[mode].append(asyncio.run(_drain(db.url, n, mode, work_ms)))
+    base = statistics.median(rates["off"])
+    rows = [(mode, n, statistics.median(rates[mode]),
+             statistics.median(rates[mode]) / base * 100) for mode in modes]
+    print_table(f"Jobs of {work_ms:g} ms of CPU work each, one process, median of {rounds}",
                 ["observers", "jobs", "jobs/s", "kept %"], rows)
 
 
@@ -279,7 +301,7 @@ def bench_spans(n: int) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="spans,drain,scrape")
+    parser.add_argument("--only", default="spans,drain,work,scrape")
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     print(f"load average at start: {os.getloadavg()}")
@@ -287,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         bench_spans(5_000 if args.quick else 50_000)
     if "drain" in only:
         bench_drain(5_000 if args.quick else 20_000, 1 if args.quick else 3)
+    if "work" in only:
+        bench_work(500 if args.quick else 3_000, 1 if args.quick else 3, work_ms=1.0)
     if "scrape" in only:
         bench_scrape(100_000 if args.quick else 1_000_000, 10_000, 20 if args.quick else 50)
     print(f"load average at end: {os.getloadavg()}")
