@@ -26,7 +26,6 @@ from structlog.typing import EventDict
 
 from jobglass.model import Attempt, Job, JobSpec
 from jobglass.observe import events as ev
-from jobglass.observe.attempt_span import SpanRecorder
 from jobglass.observe.observer import Observer
 
 SYSTEM = "jobglass"
@@ -69,7 +68,6 @@ class Tracing:
             raise ValueError("consumer must be 'child' or 'link'")
         self.consumer = consumer
         self.tracer = (provider or trace.get_tracer_provider()).get_tracer("jobglass")
-        self._recorder = SpanRecorder.for_tracer(self.tracer, "jobglass")
         self._last_carrier: tuple[str | None, str | None] | None = None
         self._last_parent: otel_context.Context | None = None
 
@@ -116,14 +114,11 @@ class Tracing:
     def start(self, job: Job, worker_id: str) -> tuple[Span, Token[otel_context.Context]]:
         """Open the attempt's span and make it current while the task runs (so its
         logs carry it); hand both back to `stop`. Two plain calls rather than a
-        context manager: this runs once per job. With the SDK's tracer the span is
-        an `AttemptSpan` (see attempt_span.py: a fifth of the SDK span's cost)."""
+        context manager: this runs once per job."""
         parent, links = self._parent(job)
-        name, attributes = f"process {job.queue}", self._attributes(job, worker_id)
-        span = (self._recorder.start(name, parent, SpanKind.CONSUMER, attributes, links)
-                if self._recorder is not None else
-                self.tracer.start_span(name, context=parent, kind=SpanKind.CONSUMER,
-                                       links=links, attributes=attributes))
+        span = self.tracer.start_span(f"process {job.queue}", context=parent,
+                                      kind=SpanKind.CONSUMER, links=links,
+                                      attributes=self._attributes(job, worker_id))
         return span, otel_context.attach(trace.set_span_in_context(span))
 
     @staticmethod
