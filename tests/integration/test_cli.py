@@ -66,6 +66,16 @@ def test_bad_input_is_one_clear_line(tmp_path: Path, args: tuple[str, ...], mess
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_logs_of_a_job_that_logged_nothing_say_so(tmp_path: Path) -> None:
+    job = json.loads(jobglass(tmp_path, "enqueue", "t", "--json").stdout)
+    shown = jobglass(tmp_path, "logs", str(job["id"]))
+    assert shown.returncode == 0
+    assert shown.stdout == ""
+    assert f"no log lines stored for job {job['id']}" in shown.stderr
+    one = jobglass(tmp_path, "logs", str(job["id"]), "--attempt", "2")
+    assert f"no log lines stored for job {job['id']} attempt 2" in one.stderr
+
+
 def test_illegal_transition_is_reported(tmp_path: Path) -> None:
     job = json.loads(jobglass(tmp_path, "enqueue", "t", "--json").stdout)
     jobglass(tmp_path, "cancel", str(job["id"]))

@@ -16,6 +16,7 @@ from jobglass.cli.common import (
     DatabaseOption,
     JsonOption,
     console,
+    err_console,
     guarded,
     parse_duration,
     print_json,
@@ -272,6 +273,7 @@ def logs(job_id: int,
     async def show_lines(store: Store) -> None:
         await store.get(job_id)  # JobNotFound for a wrong id
         after = 0
+        shown = 0
         while True:
             lines = await store.read_logs(job_id, attempt=attempt, after_id=after)
             for line in lines:
@@ -280,11 +282,15 @@ def logs(job_id: int,
                 else:
                     console.print(render.log_line(line), highlight=False, soft_wrap=True)
             if lines:
+                shown += len(lines)
                 after = lines[-1].id or after
                 continue
             if not follow or (await store.get(job_id)).state in TERMINAL:
-                return
+                break
             await asyncio.sleep(0.25)
+        if not shown and not as_json:  # say so, rather than print nothing
+            which = f" attempt {attempt}" if attempt is not None else ""
+            err_console.print(f"no log lines stored for job {job_id}{which}", highlight=False)
 
     with_store(database_url_, show_lines)
 
