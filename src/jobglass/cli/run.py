@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from jobglass.app import App
+from jobglass.model import ConfigError
 from jobglass.observe.config import TelemetryConfig
 from jobglass.observe.exporter import MULTIPROC_ENV, MetricsExporter
 from jobglass.observe.logs import configure_logging
@@ -23,20 +24,40 @@ log = logging.getLogger("jobglass.cli")
 
 
 YOUNG_OBJECTS = 20_000  # allocations between young-generation collections (CPython: 700)
+GC_ENV = "JOBGLASS_GC_YOUNG"
 
 
-def tune_collector() -> None:
+def young_threshold() -> int | None:
+    """The worker's young-generation threshold: $JOBGLASS_GC_YOUNG, else YOUNG_OBJECTS;
+    None (from 0) leaves the collector as CPython set it."""
+    raw = os.environ.get(GC_ENV, "").strip()
+    if not raw:
+        return YOUNG_OBJECTS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{GC_ENV} must be a whole number of allocations (0 leaves the"
+                          f" collector as CPython sets it), not {raw!r}")
+    return value or None
+
+
+def tune_collector(young: int | None) -> None:
     """A worker process allocates a few dozen short-lived containers a job. At
     CPython's default the cyclic collector ran every ~50 no-op jobs and, now and then,
     walked every object the imports left behind: ~9% of a no-op drain. Objects alive
     now (modules, the app, its tasks) are moved out of its sight for good, and the
-    young generation is collected every YOUNG_OBJECTS allocations: a no-op drain of
-    the CLI worker gains ~11% (12,800 -> 14,300 jobs/s on SQLite), in process ~20%.
-    Cyclic garbage (an exception and its traceback) lives a little longer. The worker
-    process only: an application embedding `Worker` keeps its own policy."""
+    young generation is collected every `young` allocations: a no-op drain of the CLI
+    worker gains ~11% at 20,000 (12,800 -> 14,300 jobs/s on SQLite), in process ~20%.
+    Cyclic garbage (an exception and its traceback, and what their frames hold) waits
+    longer to be freed; tasks that make much of it can set JOBGLASS_GC_YOUNG lower, or
+    0. The worker process only: an application embedding `Worker` keeps its policy."""
+    if young is None:
+        return
     gc.freeze()
     _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_OBJECTS, older, oldest)
+    gc.set_threshold(young, older, oldest)
 
 
 def run_worker(app: App, settings: WorkerSettings,
@@ -44,10 +65,11 @@ def run_worker(app: App, settings: WorkerSettings,
                telemetry: Telemetry | None = None, metrics_addr: tuple[str, int] | None = None
                ) -> int:
     """Run one worker until SIGTERM/SIGINT; return its exit code."""
+    young = young_threshold()  # a bad setting fails here, before any work
 
     async def main() -> int:
         worker = Worker(app, settings, scope=telemetry.job_scope if telemetry else None)
-        tune_collector()
+        tune_collector(young)
         if telemetry is not None and telemetry.metrics is not None and metrics_addr:
             serve_metrics(app, telemetry.metrics, metrics_addr)
         loop = asyncio.get_running_loop()
