@@ -79,10 +79,11 @@ def test_logs_of_a_job_that_logged_nothing_say_so(tmp_path: Path) -> None:
 def test_a_bad_collector_setting_stops_the_worker_with_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JOBGLASS_GC_YOUNG", "lots")
-    result = jobglass(tmp_path, "worker")
-    assert result.returncode != 0
-    assert "JOBGLASS_GC_YOUNG must be a whole number of allocations" in result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
+    for processes in ("1", "2"):  # the supervisor refuses it before starting children
+        result = jobglass(tmp_path, "worker", "--processes", processes)
+        assert result.returncode != 0
+        assert "JOBGLASS_GC_YOUNG must be a whole number of allocations" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_illegal_transition_is_reported(tmp_path: Path) -> None:

@@ -118,6 +118,7 @@ def without_options(argv: list[str], *names: str) -> list[str]:
 def supervise(app: App, cfg: TelemetryConfig, argv: list[str], processes: int,
               metrics_addr: tuple[str, int] | None, lease: float) -> int:
     """P worker processes under a supervisor; their metrics summed on one endpoint."""
+    young_threshold()  # each child reads it: refuse a bad one before starting any
     configure_logging(cfg.log_format, cfg.log_level)
     child_args = [*without_options(argv, "--processes", "-p", "--metrics-port"), "--child"]
     with tempfile.TemporaryDirectory(prefix="jobglass-metrics-") as metrics_dir:
