@@ -207,7 +207,9 @@ def write_obs(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
     rep.add("## 7. Full-observability overhead (in-process no-op drain, concurrency 100)", "",
             f"bench/bench_observability.py's drain: {sizes.obs_n:,} no-ops, median of "
             f"{sizes.obs_rounds}; 'all on' = JSON logs to a file, metrics, stored job logs, "
-            "every job traced to an in-memory exporter. Peers: n/a (no equivalent built in).",
+            "every job traced to an in-memory exporter. 'sqlite, 1 ms jobs': the same two "
+            "modes on a seventh as many jobs that each compute for 1 ms. Peers: n/a (no "
+            "equivalent built in).",
             "")
     if o is None or o.error:
         rep.add(_na(o), "")
@@ -264,11 +266,12 @@ def write_targets(rep: Report, results: Results, other: dict[str, Outcome]) -> N
                   None if h50 is None else h50 <= 50)
     ob = other.get("obs")
     rates = ob.result.get("rates", {}) if ob and not ob.error else {}
-    for store in ("sqlite", "postgres"):
+    for store in ("sqlite", "postgres", "sqlite, 1 ms jobs"):
         on, off = rates.get(f"{store}/all on"), rates.get(f"{store}/off")
         kept = on / off * 100 if on and off else None
-        check(f"Full observability keeps >= 85% ({store})", fmt(kept, " %"),
-              None if kept is None else kept >= 85)
+        label = ("(for reference) " if "ms jobs" in store else "") + (
+            f"Full observability keeps >= 85% ({store})")
+        check(label, fmt(kept, " %"), None if kept is None else kept >= 85)
     for name in ("jobglass_sqlite", "jobglass_pg"):
         before, after = get("drain", name, "rss_before_kb"), get("drain", name, "rss_after_kb")
         jobs = get("drain", name, "rss_jobs")

@@ -7,7 +7,8 @@ scrape: /metrics render (store gauges sampled + exposition) and the health verdi
 (`observe.health.assess`: ping + `store.health_sample` + verdict, what
 `jobglass health` and GET /api/health compute) with `finished` finished jobs and
 10,000 queued, on SQLite and PostgreSQL. obs: the in-process no-op drain with every
-observer on against all off (bench_observability's modes), SQLite and PostgreSQL.
+observer on against all off (bench_observability's modes), SQLite and PostgreSQL, and
+off against all on for jobs of 1 ms of CPU work on SQLite.
 
 bench_observability fills every finished job with finished_at = now, so all of them
 sit inside the health check's 5-minute throughput window (a burst: the worst case
@@ -136,8 +137,20 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
             finally:
                 with psycopg.connect(bo.PG_URL, autocommit=True) as conn:
                     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    # The same two modes on jobs that compute for 1 ms: what observing costs real work.
+    work_n = max(100, n // 7)
+    for mode in ("off", "all on"):
+        rates[f"{WORK_STORE}/{mode}"] = []
+    for _ in range(rounds):
+        for mode in ("off", "all on"):
+            with temp_db("obs") as db:
+                rates[f"{WORK_STORE}/{mode}"].append(
+                    asyncio.run(bo._drain(db.url, work_n, mode, work_ms=1.0)))
     out["rates"] = {k: statistics.median(v) for k, v in rates.items() if v}
     return out
+
+
+WORK_STORE = "sqlite, 1 ms jobs"
 
 
 def main() -> None:
