@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import traceback
 from typing import Any
 
 from jobglass.app.options import TaskOptions
@@ -11,6 +10,7 @@ from jobglass.app.signals import DontRetry, Retry
 from jobglass.model import Job, Outcome
 from jobglass.model.backoff import backoff_delay
 from jobglass.store import Report
+from jobglass.worker.tracebacks import format_exception
 
 
 def should_retry(exc: BaseException, options: TaskOptions | None) -> bool:
@@ -37,7 +37,7 @@ def failure_report(job: Job, exc: BaseException, outcome: Outcome,
     return Report(
         job_id=job.id, lease=job.lease or "", outcome=outcome,
         error_type=type(exc).__name__, error_message=str(exc) or type(exc).__name__,
-        traceback="".join(traceback.format_exception(exc)), retry_at=retry_at)
+        traceback=format_exception(exc), retry_at=retry_at)
 
 
 def success_report(job: Job, result: Any) -> Report:
