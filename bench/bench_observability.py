@@ -99,24 +99,10 @@ TRACE_RATIO = {"all on": 1.0, "all on, traces sampled 10%": 0.1, TRACING_ONLY: 1
 MODES = ("off", "all on", "all on, traces sampled 10%", "all on but tracing", TRACING_ONLY)
 
 
-def bench_drain(n: int, rounds: int) -> None:
-    rates: dict[str, list[float]] = {mode: [] for mode in MODES}
-    for _ in range(rounds):
-        for mode in MODES:  # interleaved so machine load hits every mode alike
-            with temp_db("obs") as db:
-                rates[mode].append(asyncio.run(_drain(db.url, n, mode)))
-    base = statistics.median(rates["off"])
-    rows = [(mode, n, statistics.median(rates[mode]),
-             statistics.median(rates[mode]) / base * 100) for mode in MODES]
-    print_table(f"No-op drain, one process, concurrency 100, median of {rounds} "
-                "(JSON logs to a file, metrics, job logs, spans to an in-memory exporter)",
-                ["observers", "jobs", "jobs/s", "kept %"], rows)
-
-
-def bench_work(n: int, rounds: int, work_ms: float) -> None:
-    """The same, with jobs that each compute for `work_ms`: what observing costs a
-    job that does something."""
-    modes = ("off", "all on")
+def bench_drain(n: int, rounds: int, title: str, modes: Sequence[str] = MODES,
+                work_ms: float = 0.0) -> None:
+    """Each mode's drain rate, median of `rounds` interleaved so machine load hits every
+    mode alike, and the share of the "off" rate it keeps."""
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
     for _ in range(rounds):
         for mode in modes:
@@ -125,8 +111,7 @@ def bench_work(n: int, rounds: int, work_ms: float) -> None:
     base = statistics.median(rates["off"])
     rows = [(mode, n, statistics.median(rates[mode]),
              statistics.median(rates[mode]) / base * 100) for mode in modes]
-    print_table(f"Jobs of {work_ms:g} ms of CPU work each, one process, median of {rounds}",
-                ["observers", "jobs", "jobs/s", "kept %"], rows)
+    print_table(f"{title}, median of {rounds}", ["observers", "jobs", "jobs/s", "kept %"], rows)
 
 
 async def _fill_sqlite(url: str, finished: int, queued: int) -> Store:
@@ -291,10 +276,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"load average at start: {os.getloadavg()}")
     if "spans" in only:
         bench_spans(5_000 if args.quick else 50_000)
+    rounds = 1 if args.quick else 3
     if "drain" in only:
-        bench_drain(5_000 if args.quick else 20_000, 1 if args.quick else 3)
-    if "work" in only:
-        bench_work(500 if args.quick else 3_000, 1 if args.quick else 3, work_ms=1.0)
+        bench_drain(5_000 if args.quick else 20_000, rounds,
+                    "No-op drain, one process, concurrency 100 (JSON logs to a file, metrics,"
+                    " job logs, spans to an in-memory exporter)")
+    if "work" in only:  # what observing costs a job that does something
+        bench_drain(500 if args.quick else 3_000, rounds,
+                    "Jobs of 1 ms of CPU work each, one process", ("off", "all on"), 1.0)
     if "scrape" in only:
         bench_scrape(100_000 if args.quick else 1_000_000, 10_000, 20 if args.quick else 50)
     print(f"load average at end: {os.getloadavg()}")

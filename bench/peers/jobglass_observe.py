@@ -123,8 +123,10 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
     import psycopg
 
     out: dict[str, Any] = {"n": n, "rounds": rounds}
-    rates: dict[str, list[float]] = {f"sqlite/{m}": [] for m in bo.MODES}
-    rates.update({"postgres/off": [], "postgres/all on": []})
+    pairs = [f"{store}/{mode}" for store in ("postgres", WORK_STORE) for mode in ("off", "all on")]
+    rates: dict[str, list[float]] = {key: [] for key in
+                                     [*(f"sqlite/{m}" for m in bo.MODES), *pairs]}
+    work_n = max(100, n // 7)  # jobs of 1 ms each: what observing costs real work
     for r in range(rounds):
         for mode in bo.MODES:  # interleaved, so load on the box hits every mode alike
             with temp_db("obs") as db:
@@ -137,12 +139,6 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
             finally:
                 with psycopg.connect(bo.PG_URL, autocommit=True) as conn:
                     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    # The same two modes on jobs that compute for 1 ms: what observing costs real work.
-    work_n = max(100, n // 7)
-    for mode in ("off", "all on"):
-        rates[f"{WORK_STORE}/{mode}"] = []
-    for _ in range(rounds):
-        for mode in ("off", "all on"):
             with temp_db("obs") as db:
                 rates[f"{WORK_STORE}/{mode}"].append(
                     asyncio.run(bo._drain(db.url, work_n, mode, work_ms=1.0)))

@@ -8,7 +8,7 @@ import accapp
 import pytest
 from procs import WaitFor, Workers
 
-from jobglass.cli.run import GC_ENV, YOUNG_OBJECTS
+from jobglass.cli.collector import GC_ENV, YOUNG_OBJECTS
 from jobglass.model import JobState
 from jobglass.store import Store
 
