@@ -427,6 +427,32 @@ async def test_the_pruner_deletes_finished_jobs_past_their_retention(app: App) -
     assert await Pruner(keep_all, store).sweep() == 0
 
 
+async def test_a_cancel_that_comes_back_as_a_store_error_still_stops_a_service(
+        app: App, wait_for: WaitFor, monkeypatch: pytest.MonkeyPatch) -> None:
+    # psycopg may close a connection whose query would not stop on cancel; the rollback
+    # then fails and the cancel surfaces as StoreUnavailable, which the services log and
+    # survive. Each must still stop at once, not after its next sleep (60 s here).
+    from jobglass.worker.services import Pruner
+
+    store = await app.astore()
+    inside = asyncio.Event()
+
+    async def prune_that_converts(older_than: float) -> int:
+        inside.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError as exc:
+            raise jobglass.StoreUnavailable("the connection is closed") from exc
+        return 0
+
+    monkeypatch.setattr(store, "prune", prune_that_converts)
+    task = asyncio.create_task(Pruner(jobglass.Worker(app), store).run())
+    await asyncio.wait_for(inside.wait(), 10)
+    task.cancel()
+    await wait_for(task.done, 5, message="the pruner to stop at the first cancel")
+    assert task.cancelled()
+
+
 async def test_a_slow_store_slows_claiming_instead_of_piling_up_results(
         app: App, start: Start, wait_for: WaitFor, monkeypatch: pytest.MonkeyPatch) -> None:
     ran = 0

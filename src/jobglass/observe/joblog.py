@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from jobglass.model import Job, LogLine
 from jobglass.store import Store
+from jobglass.store.cancel import raise_if_cancelled
 
 current_attempt: ContextVar[AttemptLog | None] = ContextVar("jobglass_attempt_log", default=None)
 log = logging.getLogger("jobglass.joblog")
@@ -110,6 +111,7 @@ class JobLogSink:
         while True:
             await asyncio.sleep(self.interval)
             await self.flush()
+            raise_if_cancelled()
 
 
 class _StreamRouter(io.TextIOBase):

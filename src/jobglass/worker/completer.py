@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from jobglass.observe.logs import get_logger
 from jobglass.store import Report, Store
+from jobglass.store.cancel import raise_if_cancelled
 from jobglass.worker.execute import Running
 
 log = get_logger("jobglass.worker")
@@ -56,6 +57,7 @@ class Completer:
                         await self.before_write()
                     applied = await self.store.finish_many([r for _, r in batch])
                 except Exception as exc:  # StoreUnavailable, a locked database ...
+                    raise_if_cancelled()
                     log.warning("could not record results, will retry", results=len(batch),
                                 retry_in_s=backoff, error=str(exc))
                     await asyncio.sleep(backoff)

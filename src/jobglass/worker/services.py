@@ -11,6 +11,7 @@ from jobglass.model import Outcome
 from jobglass.observe import events as ev
 from jobglass.observe.logs import get_logger
 from jobglass.store import Progress, Report, Store
+from jobglass.store.cancel import raise_if_cancelled
 
 if TYPE_CHECKING:
     from jobglass.worker.worker import Worker
@@ -30,6 +31,7 @@ class Heartbeat:
         while True:
             await asyncio.sleep(self.worker.settings.heartbeat)
             await self.beat()
+            raise_if_cancelled()
 
     async def beat(self) -> None:
         began = time.time()
@@ -109,6 +111,7 @@ class Reaper:
     async def run(self) -> None:
         while True:
             await self.sweep()
+            raise_if_cancelled()
             await asyncio.sleep(self.interval)
 
     async def sweep(self, now: float | None = None) -> None:
@@ -150,6 +153,7 @@ class Pruner:
     async def run(self) -> None:
         while True:
             await self.sweep()
+            raise_if_cancelled()
             await asyncio.sleep(self.interval)
 
     async def sweep(self, now: float | None = None) -> int:
