@@ -48,6 +48,32 @@ async def test_killed_worker_job_is_reaped_with_evidence_and_finished_by_another
     assert pids == [str(first.pid), str(second.pid)]
 
 
+async def test_a_killed_worker_is_judged_by_its_own_lease_not_the_reapers(
+        workers: Workers, store: Store, wait_for: WaitFor) -> None:
+    # The dead worker ran with a 2 s lease; the only one left runs with the default 30 s.
+    # Reaped well before 30 s of silence, so the reaper used the dead worker's lease.
+    job = (await store.enqueue_many([accapp.app.spec_for("acc.hang_first")]))[0]
+    first = workers.start(lease=2)
+
+    async def running() -> bool:
+        return any(" attempt 1 " in line for line in workers.trace_lines())
+
+    await wait_for(running, 20, message="the first worker to start the job's code")
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+    workers.start(heartbeat=1, lease=30)
+
+    async def reaped() -> bool:
+        return (await store.get(job.id)).errors == 1
+
+    await wait_for(reaped, 25, message="the job reaped by a 30 s-lease peer within 25 s")
+    [lost, *_] = await store.attempts(job.id)
+    assert lost.outcome is Outcome.LOST
+    assert lost.evidence is not None
+    assert lost.evidence["lease_s"] == 2
+    assert lost.evidence["last_heartbeat_age_s"] < 30
+
+
 async def test_supervisor_replaces_a_killed_child(workers: Workers, wait_for: WaitFor) -> None:
     supervisor = workers.start("--processes", "2")
     await wait_for(lambda: len(running_children(supervisor.pid)) == 2, 20,

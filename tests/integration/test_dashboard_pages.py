@@ -49,13 +49,15 @@ async def test_every_page_renders_on_an_open_server(tmp_path: Path) -> None:
         child = await add(store, queue="etl", depends_on=[parent])
         await store.register_worker(WorkerInfo(id="w1", host="h", pid=1, queues=[],
                                                started_at=0, last_heartbeat=0,
-                                               state="running"))
+                                               state="running", lease=120.0))
         for path in ("/", "/jobs", f"/jobs/{parent}", f"/jobs/{child}", "/workers", "/queues",
                      "/queues/etl", f"/jobs/{parent}/logs/tail?attempt=1&after=0"):
             reply = await api.client.get(path)
             assert reply.status_code == 200, (path, reply.text[:500])
             assert reply.headers["content-type"].startswith("text/html")
             assert "default-src 'self'" in reply.headers["content-security-policy"]
+        page = (await api.client.get("/workers")).text
+        assert "of a 2m 00s lease" in page  # the silence it is allowed before it counts as dead
         page = (await api.client.get(f"/jobs/{parent}")).text
         assert f'href="/jobs/{child}"' in page  # children are listed
         page = (await api.client.get(f"/jobs/{child}")).text

@@ -50,9 +50,10 @@ async def add(store: Store, *, now: float = T0, **fields: Any) -> Job:
 
 
 async def register(store: Store, worker_id: str = "w1", *, now: float = T0,
-                   host: str = "host-a", pid: int = 4242) -> WorkerInfo:
+                   host: str = "host-a", pid: int = 4242, lease: float | None = None
+                   ) -> WorkerInfo:
     info = WorkerInfo(id=worker_id, host=host, pid=pid, queues=["default"], started_at=now,
-                      last_heartbeat=now, state="running")
+                      last_heartbeat=now, state="running", lease=lease)
     await store.register_worker(info)
     return info
 
@@ -821,6 +822,36 @@ async def test_reap_leaves_live_workers_alone(store: Store) -> None:
     assert await store.reap(LEASE, now=T0 + 100) == []
     assert await state_of(store, job.id) is R
     assert [w.state for w in await store.workers()] == ["running"]
+
+
+async def test_reap_judges_each_worker_by_its_own_lease(store: Store) -> None:
+    # A worker with a long lease (and a slow heartbeat) is not dead at the reaper's 30 s;
+    # one with a short lease is dead long before it.
+    await register(store, "slow", lease=120.0)
+    await register(store, "quick", lease=3.0)
+    await register(store, "old")  # registered before leases were kept: the reaper's
+    for _ in range(3):
+        await add(store)
+    slow = await claim_one(store, "slow")
+    quick = await claim_one(store, "quick")
+    old = await claim_one(store, "old")
+
+    assert await store.reap(LEASE, now=T0 + 2) == []
+    [r] = await store.reap(LEASE, now=T0 + 5)
+    assert (r.job.id, r.job.state) == (quick.id, Q)
+    assert r.attempt.evidence is not None
+    assert r.attempt.evidence["lease_s"] == 3.0
+    [r] = await store.reap(LEASE, now=T0 + 60)
+    assert r.job.id == old.id
+    assert r.attempt.evidence is not None
+    assert r.attempt.evidence["lease_s"] == LEASE
+    assert await state_of(store, slow.id) is R
+    workers = {w.id: w for w in await store.workers()}
+    assert (workers["slow"].state, workers["slow"].lease) == ("running", 120.0)
+    assert workers["quick"].evidence is not None
+    assert workers["quick"].evidence["lease_s"] == 3.0
+    [r] = await store.reap(LEASE, now=T0 + 121)
+    assert r.job.id == slow.id
 
 
 async def test_reap_fails_the_job_when_the_budget_is_spent(store: Store) -> None:

@@ -4,13 +4,17 @@ sample. Same rules as test_store_contract.py: the `store` fixture only, time thr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobglass.model import ConfigError, Job, JobSpec, JobState, Outcome, WorkerInfo
 from jobglass.model.access import Scope, hash_token, new_token
+from jobglass.observe.exporter import MetricsExporter
 from jobglass.store import Report, Store
+from jobglass.web.serialize import worker_json
 
 T0 = 1_700_000_000.0
 
@@ -20,10 +24,11 @@ async def add(store: Store, *, now: float = T0, **fields: Any) -> Job:
     return job
 
 
-async def register(store: Store, worker_id: str = "w1", *, now: float = T0) -> None:
+async def register(store: Store, worker_id: str = "w1", *, now: float = T0,
+                   lease: float | None = None) -> None:
     await store.register_worker(WorkerInfo(id=worker_id, host="host-a", pid=4242,
                                            queues=[], started_at=now, last_heartbeat=now,
-                                           state="running"))
+                                           state="running", lease=lease))
 
 
 async def run_one(store: Store, worker_id: str = "w1", *, now: float = T0) -> Job:
@@ -154,3 +159,26 @@ async def test_health_sample_limits_its_suspects(store: Store) -> None:
     assert len(sample.suspects) == 3
     assert all(s.worker_state is None for s in sample.suspects)
     assert sample.last_finished_at is None
+
+
+async def test_a_worker_is_judged_alive_by_its_own_lease(store: Store) -> None:
+    # Both silent for 60 s: dead by the default 30 s lease, alive by a 120 s one. The
+    # gauges sample at the wall clock, so the workers are registered a minute ago.
+    ago = time.time() - 60
+    await register(store, "slow", now=ago, lease=120.0)
+    await register(store, "plain", now=ago)
+    await add(store, now=ago)
+    await run_one(store, "slow", now=ago)
+
+    sample = await store.health_sample(silent_after=30, window=300, now=ago + 60)
+    assert [(s.worker_id, s.lease) for s in sample.suspects] == [("slow", 120.0)]
+
+    body, _ = await MetricsExporter(lease=30.0).render(store, None)
+    workers = {s.labels["state"]: s.value
+               for family in text_string_to_metric_families(body.decode())
+               if family.name == "jobglass_workers" for s in family.samples}
+    assert (workers["alive"], workers["dead"]) == (1, 1)
+
+    listed = {w.id: worker_json(w, ago + 60, 30.0) for w in await store.workers()}
+    assert (listed["slow"]["alive"], listed["slow"]["lease"]) == (True, 120.0)
+    assert (listed["plain"]["alive"], listed["plain"]["lease"]) == (False, None)

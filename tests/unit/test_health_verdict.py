@@ -68,6 +68,23 @@ def test_silent_workers_are_stuck_then_dead() -> None:
     assert run(sample(suspects=[gone]), t)["status"] is Status.FAILING
 
 
+def test_a_worker_with_a_longer_lease_is_given_it() -> None:
+    # Thresholds are set for the default 30 s lease; a worker running with a 120 s lease
+    # (heartbeat every 40 s) is neither stale nor dead at 35 s, and dead past 120 s.
+    def held(silence: float, lease: float | None) -> Suspect:
+        return Suspect(job_id=7, queue="q", task="t", started_at=NOW - 200, timeout=None,
+                       worker_id="w1", worker_state="running", last_heartbeat=NOW - silence,
+                       lease=lease)
+
+    t = Thresholds(stale_heartbeat=15, worker_dead_after=30)
+    assert run(sample(suspects=[held(35, None)]), t)["status"] is Status.FAILING
+    assert run(sample(suspects=[held(35, 120.0)]), t)["status"] is Status.OK
+    assert run(sample(suspects=[held(70, 120.0)]), t)["status"] is Status.DEGRADED
+    assert run(sample(suspects=[held(125, 120.0)]), t)["status"] is Status.FAILING
+    # A shorter lease does not make the verdict jumpier than its thresholds.
+    assert run(sample(suspects=[held(10, 3.0)]), t)["status"] is Status.OK
+
+
 def test_no_progress_needs_both_old_ready_work_and_no_recent_finish() -> None:
     t = Thresholds(no_progress_after=60, oldest_ready=1000)
     waiting = [queue("a", 100.0), queue("b", 5.0)]

@@ -29,7 +29,7 @@ from jobglass.cli.telemetry import (
     LogLevelOption,
     telemetry_config,
 )
-from jobglass.model import ConfigError, JobState
+from jobglass.model import DEFAULT_LEASE, ConfigError, JobState
 from jobglass.model.states import TERMINAL
 from jobglass.observe.setup import install
 from jobglass.store import JobFilter, Store, database_url
@@ -65,7 +65,7 @@ def worker(
     processes: Annotated[int, typer.Option("--processes", "-p", help="supervised processes")] = 1,
     allow_shell: Annotated[bool, typer.Option("--allow-shell", help="run shell jobs")] = False,
     heartbeat: Annotated[float, typer.Option(help="seconds between heartbeats")] = 1.0,
-    lease: Annotated[float, typer.Option(help="silent this long = dead (s)")] = 30.0,
+    lease: Annotated[float, typer.Option(help="silent this long = dead (s)")] = DEFAULT_LEASE,
     shutdown_timeout: Annotated[float, typer.Option(help="drain time on SIGTERM (s)")] = 30.0,
     grace: Annotated[float, typer.Option(help="sync task's time to honour a cancel (s)")] = 5.0,
     log_level: Annotated[str | None, LogLevelOption] = None,

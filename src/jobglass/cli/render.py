@@ -58,10 +58,11 @@ def attempts_table(attempts: Sequence[Attempt]) -> Table:
 
 
 def workers_table(workers: Sequence[WorkerInfo]) -> Table:
-    table = Table("id", "state", "host", "pid", "queues", "heartbeat", "jobs", "done")
+    table = Table("id", "state", "host", "pid", "queues", "heartbeat", "lease", "jobs", "done")
     for w in workers:
         table.add_row(w.id, w.state, w.host, str(w.pid), ",".join(w.queues) or "*",
-                      ago(w.last_heartbeat), ",".join(map(str, w.current_jobs)), str(w.jobs_done))
+                      ago(w.last_heartbeat), "" if w.lease is None else f"{w.lease:g}s",
+                      ",".join(map(str, w.current_jobs)), str(w.jobs_done))
     return table
 
 

@@ -11,7 +11,16 @@ from jobglass.model.errors import (
     UnknownParent,
     UnknownTask,
 )
-from jobglass.model.job import Attempt, Job, JobKind, JobSpec, Outcome, QueueStats, WorkerInfo
+from jobglass.model.job import (
+    DEFAULT_LEASE,
+    Attempt,
+    Job,
+    JobKind,
+    JobSpec,
+    Outcome,
+    QueueStats,
+    WorkerInfo,
+)
 from jobglass.model.logline import LogLine
 from jobglass.model.states import (
     ACTIVE,
@@ -25,6 +34,7 @@ from jobglass.model.states import (
 
 __all__ = [
     "ACTIVE",
+    "DEFAULT_LEASE",
     "TERMINAL",
     "TRANSITIONS",
     "Attempt",

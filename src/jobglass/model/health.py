@@ -26,6 +26,7 @@ class Suspect:
     last_heartbeat: float | None = None
     host: str | None = None
     pid: int | None = None
+    lease: float | None = None  # the worker's own lease, when it declared one
 
 
 @dataclass(slots=True)

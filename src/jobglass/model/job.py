@@ -123,6 +123,16 @@ class Attempt:
         return None if self.ready_at is None else max(0.0, self.started_at - self.ready_at)
 
 
+DEFAULT_LEASE = 30.0  # seconds a worker may stay silent before it counts as dead
+
+
+def stretched(limit: float, lease: float | None) -> float:
+    """A silence limit set for the default lease, as it applies to a worker that runs with
+    `lease`: a longer lease (a slower heartbeat) stretches it in proportion, a shorter one
+    never tightens it. The reaper alone applies a worker's lease exactly."""
+    return limit if lease is None else max(limit, limit * lease / DEFAULT_LEASE)
+
+
 @dataclass(slots=True)
 class WorkerInfo:
     id: str
@@ -135,6 +145,14 @@ class WorkerInfo:
     current_jobs: list[int] = field(default_factory=list)
     jobs_done: int = 0
     evidence: dict[str, JSONValue] | None = None
+    # Seconds of silence after which this worker counts as dead: its own setting, so a
+    # peer with a shorter lease never reaps it early. None: registered before it was kept.
+    lease: float | None = None
+
+    def alive_at(self, now: float, dead_after: float) -> bool:
+        """Running and heard from within `dead_after`, stretched to its own lease."""
+        return (self.state == "running"
+                and now - self.last_heartbeat <= stretched(dead_after, self.lease))
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from jobglass.model import QueueStats, WorkerInfo
+from jobglass.model import DEFAULT_LEASE, QueueStats, WorkerInfo
 from jobglass.store import Store
 
 
@@ -36,13 +36,14 @@ class StoreSample:
 
 
 def worker_state(worker: WorkerInfo, lease: float, now: float) -> str:
+    """Alive: heard from within `lease`, stretched to the worker's own lease."""
     if worker.state == "running":
-        return "alive" if now - worker.last_heartbeat <= lease else "dead"
+        return "alive" if worker.alive_at(now, lease) else "dead"
     return worker.state
 
 
 class StoreGauges(Collector):
-    def __init__(self, lease: float = 30.0) -> None:
+    def __init__(self, lease: float = DEFAULT_LEASE) -> None:
         self.lease = lease
         self.sample: StoreSample | None = None
         self.error: str | None = None

@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Any
 
 from jobglass.model.health import HealthSample, Suspect
+from jobglass.model.job import stretched
 from jobglass.store import Store
 
 
@@ -144,10 +145,11 @@ def _silence(s: Suspect, now: float) -> float | None:
 
 
 def _worker_gone(s: Suspect, now: float, after: float) -> bool:
+    """Gone, stopped, dead, or silent longer than `after` stretched to its own lease."""
     if s.worker_state is None or s.worker_state in ("dead", "stopped"):
         return True
     silence = _silence(s, now)
-    return silence is not None and silence > after
+    return silence is not None and silence > stretched(after, s.lease)
 
 
 def check_stuck(sample: HealthSample, t: Thresholds) -> Check:

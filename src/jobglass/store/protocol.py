@@ -163,7 +163,8 @@ class Store(Protocol):
 
     # -- maintenance -----------------------------------------------------------
     async def reap(self, lease_seconds: float, *, now: float | None = None) -> list[Reaped]:
-        """Workers silent for longer than `lease_seconds` are marked dead; their
+        """Workers silent for longer than their own lease (`lease_seconds` for a worker
+        that declared none, or a job whose worker row is gone) are marked dead; their
         running jobs end the attempt `lost` with evidence and are retried (after
         backoff) or failed by their retry budget. Safe when two reapers race."""
 

@@ -109,4 +109,5 @@ def worker_from_row(row: Row) -> WorkerInfo:
         current_jobs=loads(row["current_jobs"]),
         jobs_done=row["jobs_done"],
         evidence=loads(row["evidence"]),
+        lease=row["lease_s"],
     )

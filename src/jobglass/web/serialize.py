@@ -46,7 +46,7 @@ def worker_json(worker: WorkerInfo, now: float, dead_after: float) -> dict[str, 
     age = max(0.0, now - worker.last_heartbeat)
     return {
         "id": worker.id, "state": worker.state,
-        "alive": worker.state == "running" and age <= dead_after,
+        "alive": worker.alive_at(now, dead_after), "lease": worker.lease,
         "host": worker.host, "pid": worker.pid, "queues": list(worker.queues),
         "started_at": worker.started_at, "last_heartbeat": worker.last_heartbeat,
         "heartbeat_age": round(age, 3), "current_jobs": list(worker.current_jobs),

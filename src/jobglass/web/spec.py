@@ -239,7 +239,8 @@ SCHEMAS: dict[str, Schema] = {
     "Worker": {
         "type": "object",
         "required": ["id", "state", "alive", "host", "pid", "queues", "started_at",
-                     "last_heartbeat", "heartbeat_age", "current_jobs", "jobs_done", "evidence"],
+                     "last_heartbeat", "heartbeat_age", "current_jobs", "jobs_done", "evidence",
+                     "lease"],
         "properties": {
             "id": {"type": "string"}, "state": {"type": "string"},
             "alive": {"type": "boolean"}, "host": {"type": "string"},
@@ -249,6 +250,7 @@ SCHEMAS: dict[str, Schema] = {
             "heartbeat_age": {"type": "number"},
             "current_jobs": {"type": "array", "items": {"type": "integer"}},
             "jobs_done": {"type": "integer"}, "evidence": nullable("object"),
+            "lease": nullable("number"),
         },
     },
     "WorkerList": {"type": "object", "required": ["workers"],

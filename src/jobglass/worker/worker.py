@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from jobglass.app import App, Context
-from jobglass.model import Job, JobState, Outcome, WorkerInfo
+from jobglass.model import DEFAULT_LEASE, Job, JobState, Outcome, WorkerInfo
 from jobglass.observe import events as ev
 from jobglass.observe.joblog import OutputCapture
 from jobglass.observe.logs import get_logger
@@ -43,7 +43,7 @@ class WorkerSettings:
     concurrency: int = 10
     allow_shell: bool = False
     heartbeat: float = 1.0  # seconds between heartbeats
-    lease: float = 30.0  # a worker silent this long is dead and its jobs are reaped
+    lease: float = DEFAULT_LEASE  # silent this long: dead, and its jobs are reaped
     shutdown_timeout: float = 30.0
     grace: float = 5.0  # a sync task's time to honour cancellation before its thread is dropped
     poll: float = 0.5  # longest idle wait between claims (wake-ups usually come sooner)
@@ -119,7 +119,7 @@ class Worker:
         now = time.time()
         await store.register_worker(WorkerInfo(
             id=self.id, host=socket.gethostname(), pid=os.getpid(), queues=list(s.queues),
-            started_at=now, last_heartbeat=now, state="running"))
+            started_at=now, last_heartbeat=now, state="running", lease=s.lease))
         self.emit(ev.WorkerStarted(self.id, list(s.queues), s.concurrency))
         self.scope = self._make_scope(store)
         sink = self.scope.sink

@@ -50,7 +50,7 @@ async def suspects(conn: Conn, s: str, silent_after: float, now: float, limit: i
     rows = await fetch(
         conn,
         "SELECT j.id, j.queue, j.task, j.started_at, j.timeout, j.worker_id,"
-        " w.state AS wstate, w.last_heartbeat, w.host, w.pid"
+        " w.state AS wstate, w.last_heartbeat, w.host, w.pid, w.lease_s"
         f" FROM {s}.jobglass_jobs j LEFT JOIN {s}.jobglass_workers w ON w.id = j.worker_id"
         " WHERE j.state = 'running' AND ("
         "  (j.timeout IS NOT NULL AND j.started_at + j.timeout < %s)"
@@ -60,7 +60,7 @@ async def suspects(conn: Conn, s: str, silent_after: float, now: float, limit: i
     return [Suspect(job_id=r["id"], queue=r["queue"], task=r["task"],
                     started_at=r["started_at"], timeout=r["timeout"], worker_id=r["worker_id"],
                     worker_state=r["wstate"], last_heartbeat=r["last_heartbeat"],
-                    host=r["host"], pid=r["pid"])
+                    host=r["host"], pid=r["pid"], lease=r["lease_s"])
             for r in rows]
 
 

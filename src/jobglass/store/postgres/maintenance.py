@@ -25,14 +25,16 @@ _TERMINAL = sql_states(sorted(TERMINAL))
 async def register_worker(conn: Conn, s: str, worker: WorkerInfo) -> None:
     await conn.execute(
         f"INSERT INTO {s}.jobglass_workers AS w (id, host, pid, queues, started_at,"
-        " last_heartbeat, state, current_jobs, jobs_done, evidence)"
-        " VALUES (%s, %s, %s, %s, %s, %s, 'running', %s, 0, NULL)"
+        " last_heartbeat, state, current_jobs, jobs_done, evidence, lease_s)"
+        " VALUES (%s, %s, %s, %s, %s, %s, 'running', %s, 0, NULL, %s)"
         " ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
         " queues = excluded.queues, started_at = excluded.started_at,"
         " last_heartbeat = excluded.last_heartbeat, state = excluded.state,"
-        " current_jobs = excluded.current_jobs, jobs_done = 0, evidence = NULL",
+        " current_jobs = excluded.current_jobs, jobs_done = 0, evidence = NULL,"
+        " lease_s = excluded.lease_s",
         (worker.id, worker.host, worker.pid, dumps(worker.queues), float(worker.started_at),
-         float(worker.last_heartbeat), dumps(worker.current_jobs)))
+         float(worker.last_heartbeat), dumps(worker.current_jobs),
+         None if worker.lease is None else float(worker.lease)))
 
 
 async def heartbeat(conn: Conn, s: str, worker_id: str, running: Sequence[Progress],
@@ -71,25 +73,28 @@ async def stop_worker(conn: Conn, s: str, worker_id: str, now: float) -> None:
 
 
 async def reap(conn: Conn, s: str, lease_seconds: float, now: float) -> list[Reaped]:
-    cutoff = now - lease_seconds
+    """Each worker is judged by its own lease; `lease_seconds` stands in for a worker
+    that declared none and for a job whose worker row is gone."""
+    params = {"now": float(now), "lease": float(lease_seconds)}
     await conn.execute(
         f"UPDATE {s}.jobglass_workers SET state = 'dead', evidence = json_build_object("
         " 'last_heartbeat_age_s', round((%(now)s - last_heartbeat)::numeric, 3)::float8,"
-        " 'lease_s', %(lease)s::float8, 'marked_dead_at', %(now)s::float8,"
+        " 'lease_s', COALESCE(lease_s, %(lease)s), 'marked_dead_at', %(now)s::float8,"
         " 'held_jobs', current_jobs::json)::text"
-        " WHERE state = 'running' AND last_heartbeat < %(cutoff)s",
-        {"now": float(now), "lease": float(lease_seconds), "cutoff": float(cutoff)})
+        " WHERE state = 'running' AND last_heartbeat < %(now)s - COALESCE(lease_s, %(lease)s)",
+        params)
     stale = await fetch(
         conn,
         "SELECT j.id, j.lease, j.errors, j.max_retries, j.backoff_base, j.backoff_cap,"
-        " j.cancel_requested, j.worker_id, w.host, w.pid, w.last_heartbeat, w.state AS wstate"
+        " j.cancel_requested, j.worker_id, w.host, w.pid, w.last_heartbeat, w.state AS wstate,"
+        " COALESCE(w.lease_s, %(lease)s) AS lease_s"
         f" FROM {s}.jobglass_jobs j LEFT JOIN {s}.jobglass_workers w ON w.id = j.worker_id"
         " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
-        " OR (w.id IS NULL AND j.started_at < %s))"
-        " ORDER BY j.id FOR UPDATE OF j SKIP LOCKED", (float(cutoff),))
+        " OR (w.id IS NULL AND j.started_at < %(now)s - %(lease)s))"
+        " ORDER BY j.id FOR UPDATE OF j SKIP LOCKED", params)
     if not stale:
         return []
-    plans = [_plan(row, lease_seconds, now) for row in stale]
+    plans = [_plan(row, now) for row in stale]
     rows = await fetch(
         conn,
         f"UPDATE {s}.jobglass_jobs j SET state = p.state, errors = p.errors, lease = NULL,"
@@ -124,7 +129,7 @@ async def reap(conn: Conn, s: str, lease_seconds: float, now: float) -> list[Rea
             for p in plans if p["id"] in lost]
 
 
-def _plan(row: dict[str, Any], lease_seconds: float, now: float) -> dict[str, Any]:
+def _plan(row: dict[str, Any], now: float) -> dict[str, Any]:
     """What becomes of one stale job: decided in Python by the shared rules."""
     errors = row["errors"] + 1
     state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
@@ -133,7 +138,7 @@ def _plan(row: dict[str, Any], lease_seconds: float, now: float) -> dict[str, An
         state, run_at = JobState.CANCELLED, None
     evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
                              last_heartbeat=row["last_heartbeat"], worker_state=row["wstate"],
-                             lease_seconds=lease_seconds, now=now)
+                             lease_seconds=row["lease_s"], now=now)
     return {"id": row["id"], "lease": row["lease"], "state": state.value, "errors": errors,
             "message": lost_message(evidence), "evidence": dumps(evidence),
             "run_at": None if run_at is None else float(run_at)}

@@ -83,7 +83,8 @@ CREATE TABLE jobglass_workers (
     state text NOT NULL,
     current_jobs text NOT NULL DEFAULT '[]',
     jobs_done integer NOT NULL DEFAULT 0,
-    evidence text
+    evidence text,
+    lease_s double precision
 );
 
 CREATE TABLE jobglass_queues (

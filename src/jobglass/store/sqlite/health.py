@@ -45,7 +45,7 @@ def suspects(db: sqlite3.Connection, silent_after: float, now: float, limit: int
              ) -> list[Suspect]:
     rows = db.execute(
         "SELECT j.id, j.queue, j.task, j.started_at, j.timeout, j.worker_id,"
-        " w.state AS wstate, w.last_heartbeat, w.host, w.pid"
+        " w.state AS wstate, w.last_heartbeat, w.host, w.pid, w.lease_s"
         " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
         " WHERE j.state = 'running' AND ("
         "  (j.timeout IS NOT NULL AND j.started_at + j.timeout < ?)"
@@ -54,7 +54,8 @@ def suspects(db: sqlite3.Connection, silent_after: float, now: float, limit: int
         (now, now - silent_after, limit))
     return [Suspect(job_id=r["id"], queue=r["queue"], task=r["task"], started_at=r["started_at"],
                     timeout=r["timeout"], worker_id=r["worker_id"], worker_state=r["wstate"],
-                    last_heartbeat=r["last_heartbeat"], host=r["host"], pid=r["pid"])
+                    last_heartbeat=r["last_heartbeat"], host=r["host"], pid=r["pid"],
+                    lease=r["lease_s"])
             for r in rows]
 
 

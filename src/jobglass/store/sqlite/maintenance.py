@@ -14,33 +14,34 @@ from jobglass.store.sqlite.graph import cancel_dependents
 
 
 def reap(db: sqlite3.Connection, lease_seconds: float, now: float) -> list[Reaped]:
-    cutoff = now - lease_seconds
+    """Each worker is judged by its own lease; `lease_seconds` stands in for a worker
+    that declared none and for a job whose worker row is gone."""
     out: list[Reaped] = []
     db.execute(
         "UPDATE jobglass_workers SET state = 'dead', evidence = json_object("
-        "'last_heartbeat_age_s', round(? - last_heartbeat, 3), 'lease_s', ?,"
-        " 'marked_dead_at', ?, 'held_jobs', json(current_jobs))"
-        " WHERE state = 'running' AND last_heartbeat < ?",
-        (now, lease_seconds, now, cutoff),
+        "'last_heartbeat_age_s', round(:now - last_heartbeat, 3),"
+        " 'lease_s', COALESCE(lease_s, :lease), 'marked_dead_at', :now,"
+        " 'held_jobs', json(current_jobs))"
+        " WHERE state = 'running' AND last_heartbeat < :now - COALESCE(lease_s, :lease)",
+        {"now": now, "lease": lease_seconds},
     )
     stale = db.execute(
         "SELECT j.id, j.lease, j.attempt, j.errors, j.max_retries, j.backoff_base,"
         " j.backoff_cap, j.cancel_requested, j.worker_id, w.host, w.pid,"
-        " w.last_heartbeat, w.state AS wstate"
+        " w.last_heartbeat, w.state AS wstate, COALESCE(w.lease_s, :lease) AS lease_s"
         " FROM jobglass_jobs j LEFT JOIN jobglass_workers w ON w.id = j.worker_id"
         " WHERE j.state = 'running' AND (w.state IN ('dead', 'stopped')"
-        " OR (w.id IS NULL AND j.started_at < ?))",
-        (cutoff,),
+        " OR (w.id IS NULL AND j.started_at < :now - :lease))",
+        {"now": now, "lease": lease_seconds},
     ).fetchall()
     for row in stale:
-        reaped = _reap_one(db, row, lease_seconds, now)
+        reaped = _reap_one(db, row, now)
         if reaped is not None:
             out.append(reaped)
     return out
 
 
-def _reap_one(db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
-              now: float) -> Reaped | None:
+def _reap_one(db: sqlite3.Connection, row: sqlite3.Row, now: float) -> Reaped | None:
     errors = row["errors"] + 1
     state, run_at = after_lost(errors, row["max_retries"], row["backoff_base"],
                                row["backoff_cap"], now)
@@ -48,7 +49,7 @@ def _reap_one(db: sqlite3.Connection, row: sqlite3.Row, lease_seconds: float,
         state, run_at = JobState.CANCELLED, None
     evidence = lost_evidence(worker_id=row["worker_id"], host=row["host"], pid=row["pid"],
                              last_heartbeat=row["last_heartbeat"],
-                             worker_state=row["wstate"], lease_seconds=lease_seconds, now=now)
+                             worker_state=row["wstate"], lease_seconds=row["lease_s"], now=now)
     message = lost_message(evidence)
     changed = db.execute(
         "UPDATE jobglass_jobs SET state = ?, errors = ?, lease = NULL, error = ?,"

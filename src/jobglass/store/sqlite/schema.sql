@@ -69,6 +69,7 @@ CREATE TABLE jobglass_attempts (
     PRIMARY KEY (job_id, number)
 ) WITHOUT ROWID;
 
+-- lease_s sits where migration 0008's ADD COLUMN puts it, so both schemas read alike.
 CREATE TABLE jobglass_workers (
     id TEXT PRIMARY KEY,
     host TEXT NOT NULL,
@@ -80,7 +81,7 @@ CREATE TABLE jobglass_workers (
     current_jobs TEXT NOT NULL DEFAULT '[]',
     jobs_done INTEGER NOT NULL DEFAULT 0,
     evidence TEXT
-);
+    , lease_s REAL);
 
 CREATE TABLE jobglass_queues (
     name TEXT PRIMARY KEY,

@@ -118,9 +118,11 @@ class SQLiteStore:
             with self._conn.write() as db:
                 db.execute(
                     "INSERT OR REPLACE INTO jobglass_workers (id, host, pid, queues, started_at,"
-                    " last_heartbeat, state, current_jobs, jobs_done) VALUES (?,?,?,?,?,?,?,?,?)",
+                    " last_heartbeat, state, current_jobs, jobs_done, lease_s)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (worker.id, worker.host, worker.pid, dumps(worker.queues), worker.started_at,
-                     worker.last_heartbeat, "running", dumps(worker.current_jobs), 0),
+                     worker.last_heartbeat, "running", dumps(worker.current_jobs), 0,
+                     worker.lease),
                 )
 
         await self._conn.run(_register)
