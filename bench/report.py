@@ -221,6 +221,8 @@ def write_obs(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
         base = rates.get(f"{store}/off")
         rows.append([store, mode, fmt(value), fmt(value / base * 100 if base else None, " %")])
     rep.table(["store", "observers", "jobs/s", "kept"], rows)
+    for store, note in o.result.get("ceilings", {}).items():
+        rep.add(f"Ceiling ({store}): {note}", "")
 
 
 TARGETS = "targets"

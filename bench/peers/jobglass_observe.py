@@ -143,6 +143,9 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
                 rates[f"{WORK_STORE}/{mode}"].append(
                     asyncio.run(bo._drain(db.url, work_n, mode, work_ms=1.0)))
     out["rates"] = {k: statistics.median(v) for k, v in rates.items() if v}
+    span_us = bo.bare_span_cost(20_000)
+    out["ceilings"] = {store: bo.ceiling_note(out["rates"][f"{store}/off"], span_us)
+                       for store in ("sqlite", "postgres") if f"{store}/off" in out["rates"]}
     return out
 
 
