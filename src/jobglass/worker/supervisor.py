@@ -3,6 +3,11 @@
 The children are the same `jobglass worker` command with `--processes 1`. The
 first SIGTERM/SIGINT is passed on (graceful stop); a second is passed on too, so
 children skip their drain; the supervisor exits when all children have.
+
+The handler only counts signals; the loop passes them on. A child being spawned
+when the signal lands is not in `children` yet, and a handler that sent to the
+list would miss it: the supervisor would then wait forever for a child that was
+never told to stop.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Supervisor:
         self.children: list[subprocess.Popen[bytes]] = []
         self.stopping = 0
         self.replaced = 0
+        self._told: dict[int, int] = {}  # pid -> how many stop signals it was passed
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "jobglass", *self.child_args]
@@ -37,13 +43,23 @@ class Supervisor:
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping += 1
-        for child in self.children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM if self.stopping == 1 else signal.SIGINT)
+
+    def _pass_on_stop(self, child: subprocess.Popen[bytes]) -> None:
+        if self._told.get(child.pid, 0) < self.stopping:
+            child.send_signal(signal.SIGTERM if self.stopping == 1 else signal.SIGINT)
+            self._told[child.pid] = self.stopping
 
     def run(self) -> int:
-        signal.signal(signal.SIGTERM, self._signal)
-        signal.signal(signal.SIGINT, self._signal)
+        """Run the children until a stop signal and all of them have exited; 0."""
+        stops = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.signal(sig, self._signal) for sig in stops}
+        try:
+            return self._supervise()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _supervise(self) -> int:
         self.children = [self._spawn() for _ in range(self.processes)]
         while True:
             alive = False
@@ -51,11 +67,15 @@ class Supervisor:
                 code = child.poll()
                 if code is None:
                     alive = True
+                    if self.stopping:
+                        self._pass_on_stop(child)
                     continue
                 if self.stopping:
                     continue
                 log.warning("worker process %s exited with %s; replacing it", child.pid, code)
                 time.sleep(self.restart_delay)  # a crash loop must not spin the CPU
+                if self.stopping:
+                    continue
                 self.children[index] = self._spawn()
                 self.replaced += 1
                 alive = True
