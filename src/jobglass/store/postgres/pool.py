@@ -29,6 +29,13 @@ Conn = AsyncConnection[Any]
 _RETRIES = 5
 
 CONNECTION_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+# psycopg_pool retries a lost connection with a backoff that doubles (1, 2, 4 ... s)
+# for as long as this window: after a long outage a worker would sit idle for up to
+# the last delay once the server is back, and a peer that reconnected sooner could
+# judge it dead. A short window gives up early instead; the next call that waits for
+# a connection grows the pool again, starting from a 1 s delay.
+RECONNECT_WINDOW = 2.0
+OUTAGE_WAIT = 1.0
 
 
 class PgPool:
@@ -43,7 +50,8 @@ class PgPool:
         pool = AsyncConnectionPool(
             self._config.conninfo, min_size=self._config.pool_min,
             max_size=self._config.pool_max, timeout=self._config.pool_timeout,
-            kwargs={"autocommit": True}, open=False, name=f"jobglass-{self._config.schema}")
+            kwargs={"autocommit": True}, open=False, name=f"jobglass-{self._config.schema}",
+            reconnect_timeout=RECONNECT_WINDOW)
         try:
             await pool.open(wait=self._config.pool_min > 0, timeout=self._config.pool_timeout)
         except CONNECTION_ERRORS as exc:
@@ -62,9 +70,13 @@ class PgPool:
         """Run `fn` on a pooled connection, inside a transaction unless told not to."""
         if self._pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
+        # While the server is known to be down, a caller waits for a connection only
+        # briefly: the pool grows (tries to connect) when a caller starts waiting, so
+        # callers that come back often keep it trying once the server is back.
+        wait = None if self.unreachable_since is None else OUTAGE_WAIT
         for attempt in range(_RETRIES):
             try:
-                async with self._pool.connection() as conn:
+                async with self._pool.connection(timeout=wait) as conn:
                     if not transaction:
                         result = await fn(conn)
                     else:
