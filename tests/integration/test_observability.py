@@ -566,3 +566,26 @@ async def test_cancelled_jobs_are_counted(app: App, wait_for: WaitFor) -> None:
     key = ("jobglass_jobs_finished_total",
            (("outcome", "cancelled"), ("queue", "default"), ("task", "waits")))
     assert got[key] == 1
+
+
+def test_the_pools_reconnect_chatter_is_quiet_unless_the_user_set_its_level() -> None:
+    from jobglass.observe.logs import configure_logging
+
+    pool = logging.getLogger("psycopg.pool")
+    was = pool.level
+    stream = io.StringIO()
+    try:
+        pool.setLevel(logging.NOTSET)
+        configure_logging("json", "INFO", stream=stream)
+        pool.warning("error connecting in 'jobglass-x': connection refused")
+        pool.error("an error still shows")
+        assert pool.level == logging.ERROR
+        pool.setLevel(logging.DEBUG)  # the user's own choice is kept
+        configure_logging("json", "INFO", stream=stream)
+        assert pool.level == logging.DEBUG
+    finally:
+        pool.setLevel(was)
+        logging.getLogger().handlers = [h for h in logging.getLogger().handlers
+                                        if h.get_name() != "jobglass"]
+    events = [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["an error still shows"]

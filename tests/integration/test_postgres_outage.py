@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlsplit
@@ -69,7 +70,8 @@ async def relay() -> AsyncIterator[Relay]:
 
 
 async def test_a_store_works_again_at_once_after_a_long_outage(
-        relay: Relay, wait_for: WaitFor) -> None:
+        relay: Relay, wait_for: WaitFor, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="jobglass.store")
     async with postgres_schema() as url:
         parts = urlsplit(url)
         relayed = parts._replace(netloc=f"{parts.username}@127.0.0.1:{relay.port}").geturl()
@@ -95,6 +97,9 @@ async def test_a_store_works_again_at_once_after_a_long_outage(
             await wait_for(lambda: len(good) > failed_since, 5,
                            message="a heartbeat within 5 s of the server's return")
             assert good[-1] > back
+            [back_line] = [r.getMessage() for r in caplog.records if r.name == "jobglass.store"]
+            down_s = float(back_line.split(" after ")[1].removesuffix(" s"))
+            assert OUTAGE <= down_s < OUTAGE + 10, back_line
         finally:
             loop.cancel()
             await asyncio.gather(loop, return_exceptions=True)

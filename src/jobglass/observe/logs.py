@@ -125,6 +125,11 @@ def configure_logging(fmt: str | None = None, level: str = "INFO",
     root.addHandler(handler)
     level_no = getattr(logging, level.upper(), logging.INFO)
     root.setLevel(level_no)
+    pool = logging.getLogger("psycopg.pool")
+    if pool.level == logging.NOTSET:
+        # Its warnings repeat each reconnect attempt of an outage (two a second); the
+        # store's own lines say the server is unreachable, why, and when it is back.
+        pool.setLevel(logging.ERROR)
     # Lifecycle lines are the hot path (one or more per job): they skip the stdlib
     # LogRecord round trip and go straight to the same stream, already rendered.
     global _event_logger

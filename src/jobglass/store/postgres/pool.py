@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from jobglass.model import StoreUnavailable
 from jobglass.store.postgres.config import PgConfig
 
 T = TypeVar("T")
+log = logging.getLogger("jobglass.store")
 Conn = AsyncConnection[Any]
 _RETRIES = 5
 
@@ -59,7 +61,7 @@ class PgPool:
             self._mark_down()
             raise StoreUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
         self._pool = pool
-        self.unreachable_since = None
+        self._mark_up()
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None
@@ -93,9 +95,16 @@ class PgPool:
                 self._mark_down()
                 await self._drop_broken()
                 raise StoreUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
-            self.unreachable_since = None
+            if self.unreachable_since is not None:
+                self._mark_up()
             return result
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _mark_up(self) -> None:
+        since, self.unreachable_since = self.unreachable_since, None
+        if since is not None:
+            # The other end of the outage's warnings: how long it lasted, at a glance.
+            log.info("PostgreSQL is reachable again after %.1f s", time.time() - since)
 
     def _mark_down(self) -> None:
         if self.unreachable_since is None:
