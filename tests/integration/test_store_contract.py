@@ -216,7 +216,7 @@ async def test_depends_on_blocks_until_parents_succeed(store: Store) -> None:
     child = await add(store, depends_on=[parent.id, parent.id])  # duplicates collapse
     assert child.state is JobState.BLOCKED
     assert child.parents == [parent.id]
-    assert (await store.get(child.id)).parents == [parent.id]
+    assert await store.get(child.id) == child
 
 
 async def test_depends_on_a_succeeded_parent_is_queued(store: Store) -> None:
@@ -224,6 +224,7 @@ async def test_depends_on_a_succeeded_parent_is_queued(store: Store) -> None:
     child = await add(store, depends_on=[parent.id], now=T0 + 1)
     assert child.state is Q
     assert child.parents == [parent.id]
+    assert await store.get(child.id) == child
 
 
 async def test_depends_on_a_job_of_the_same_batch(store: Store) -> None:
@@ -253,6 +254,7 @@ async def test_parent_already_dead_cancels_the_child(store: Store, outcome: Outc
     assert child.reason is not None
     assert str(parent.id) in child.reason
     assert child.finished_at == T0 + 5
+    assert await store.get(child.id) == child  # what enqueue returns is what it stored
     assert await store.claim("w1", [], 10, now=T0 + 10) == []
 
 

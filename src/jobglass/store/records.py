@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 
-from jobglass.model import Attempt, Job, JobKind, JobState, Outcome, WorkerInfo
+from jobglass.model import Attempt, Job, JobKind, JobSpec, JobState, Outcome, WorkerInfo
 from jobglass.store.codec import loads
 
 Row = Any
@@ -40,6 +40,21 @@ def job_from_values(values: Sequence[Any], parents: Sequence[int] = ()) -> Job:
     v[_CANCEL] = bool(v[_CANCEL])
     v.append(list(parents))  # the last field
     return Job(*v)
+
+
+def new_job(job_id: int, spec: JobSpec, state: JobState, run_at: float, now: float,
+            reason: str | None) -> Job:
+    """A job as its enqueue stored it, built from its spec: no read-back."""
+    return Job(id=job_id, task=spec.task, queue=spec.queue, kind=spec.kind, state=state,
+               args=list(spec.args), kwargs=dict(spec.kwargs), priority=spec.priority,
+               run_at=float(run_at), created_at=float(now), attempt=0, errors=0,
+               max_retries=spec.max_retries, backoff_base=float(spec.backoff_base),
+               backoff_cap=float(spec.backoff_cap),
+               timeout=None if spec.timeout is None else float(spec.timeout),
+               command=spec.command, unique_key=spec.unique_key,
+               finished_at=float(now) if state is JobState.CANCELLED else None, reason=reason,
+               traceparent=spec.traceparent, tracestate=spec.tracestate,
+               request_id=spec.request_id, parents=sorted(set(spec.depends_on)))
 
 
 def job_from_row(row: Row, parents: Sequence[int] = ()) -> Job:

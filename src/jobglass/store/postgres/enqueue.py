@@ -16,6 +16,7 @@ from jobglass.model import ACTIVE, Job, JobSpec, JobState, UnknownParent
 from jobglass.store.codec import dumps
 from jobglass.store.postgres import arrays, reads
 from jobglass.store.postgres.rows import fetch, sql_states
+from jobglass.store.records import new_job
 
 Conn = AsyncConnection[Any]
 _ACTIVE = sql_states(sorted(ACTIVE))
@@ -172,17 +173,9 @@ async def _insert(conn: Conn, s: str, specs: Sequence[JobSpec], todo: list[int],
 
 def _job(row: tuple[Any, ...], spec: JobSpec) -> Job:
     """The job as stored: the values written (`_values` order) and the column defaults."""
-    (job_id, queue, task, _kind, command, _args, _kwargs, state, priority, run_at, created_at,
-     max_retries, backoff_base, backoff_cap, timeout, unique_key, _pending, reason,
-     finished_at, traceparent, tracestate, request_id) = row
-    return Job(id=job_id, task=task, queue=queue, kind=spec.kind, state=JobState(state),
-               args=list(spec.args), kwargs=dict(spec.kwargs), priority=priority,
-               run_at=run_at, created_at=created_at, attempt=0, errors=0,
-               max_retries=max_retries, backoff_base=backoff_base, backoff_cap=backoff_cap,
-               timeout=timeout, command=command, unique_key=unique_key,
-               finished_at=finished_at, reason=reason, traceparent=traceparent,
-               tracestate=tracestate, request_id=request_id,
-               parents=sorted(set(spec.depends_on)))
+    (job_id, _queue, _task, _kind, _command, _args, _kwargs, state, _priority, run_at,
+     created_at, *_, reason, _finished_at, _traceparent, _tracestate, _request_id) = row
+    return new_job(job_id, spec, JobState(state), run_at, created_at, reason)
 
 
 def _values(job_id: int, spec: JobSpec, parents: dict[int, JobState], now: float

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from jobglass.model import Job, JobSpec, JobState, UnknownParent
 from jobglass.store.codec import dumps
+from jobglass.store.records import new_job
 from jobglass.store.sqlite import reads
 
 _ACTIVE_SQL = "('blocked', 'queued', 'running')"
@@ -14,14 +15,15 @@ _ACTIVE_SQL = "('blocked', 'queued', 'running')"
 
 def enqueue(db: sqlite3.Connection, specs: Sequence[JobSpec], now: float) -> list[Job]:
     """New jobs are built from their specs (no read-back); a unique key's holder is read."""
-    made: list[Job | int] = [_insert(db, spec, now) for spec in specs]
+    made = [_insert(db, spec, now) for spec in specs]
     held = [m for m in made if isinstance(m, int)]
     rows = reads.jobs_by_ids(db, held) if held else {}
     return [rows[m] if isinstance(m, int) else m for m in made]
 
 
 def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> Job | int:
-    """The stored job, or the id of the active job that holds the spec's unique key."""
+    """The new job as stored, or the id of the active job that holds the spec's unique
+    key (read back by the caller)."""
     if spec.unique_key is not None:
         held = db.execute(
             f"SELECT id FROM jobglass_jobs WHERE unique_key = ? AND state IN {_ACTIVE_SQL}",
@@ -44,6 +46,7 @@ def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> Job | int:
             state, reason = JobState.CANCELLED, f"parent job {dead[0]} {found[dead[0]]}"
         elif pending:
             state = JobState.BLOCKED
+    run_at = spec.run_at if spec.run_at is not None else now
     cursor = db.execute(
         "INSERT INTO jobglass_jobs (queue, task, kind, command, args, kwargs, state, priority,"
         " run_at, created_at, max_retries, backoff_base, backoff_cap, timeout, unique_key,"
@@ -51,7 +54,7 @@ def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> Job | int:
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (spec.queue, spec.task, spec.kind.value, spec.command, dumps(spec.args),
          dumps(spec.kwargs), state.value, spec.priority,
-         spec.run_at if spec.run_at is not None else now, now, spec.max_retries,
+         run_at, now, spec.max_retries,
          spec.backoff_base, spec.backoff_cap, spec.timeout, spec.unique_key, pending,
          reason, now if state is JobState.CANCELLED else None,
          spec.traceparent, spec.tracestate, spec.request_id),
@@ -60,4 +63,4 @@ def _insert(db: sqlite3.Connection, spec: JobSpec, now: float) -> Job | int:
     if parents:
         db.executemany("INSERT INTO jobglass_deps (parent_id, job_id) VALUES (?, ?)",
                        [(p, job_id) for p in parents])
-    return job_id
+    return new_job(job_id, spec, state, run_at, now, reason)
