@@ -14,7 +14,7 @@ import pytest
 import jobglass
 from jobglass import App, Context, DontRetry, JobState, Outcome, Recorder, Retry, WorkerSettings
 from jobglass.observe import events as ev
-from jobglass.store import JobFilter, Store
+from jobglass.store import JobFilter, Report, Store
 
 WaitFor = Callable[..., Awaitable[None]]
 Start = Callable[..., Awaitable[jobglass.Worker]]
@@ -411,6 +411,28 @@ async def test_a_claim_whose_reply_was_lost_is_put_back(app: App, start: Start,
     assert (await store.get(orphan.id)).errors == 0  # no retry spent on our mistake
 
 
+async def test_a_job_whose_report_waits_to_be_stored_is_not_put_back(app: App) -> None:
+    # After an outage the store still shows jobs running on this worker that already
+    # ran here; their reports wait in the result writer. They are not lost claims:
+    # putting them back would run them twice (seen under load in a restart test).
+    from jobglass.worker.completer import Completer
+    from jobglass.worker.execute import Running
+    from jobglass.worker.services import Heartbeat
+
+    store = await app.astore()
+    worker = jobglass.Worker(app, WorkerSettings())
+    await store.enqueue_many([jobglass.JobSpec(task="t")], now=time.time() - 120)
+    job = (await store.claim(worker.id, [], 1, now=time.time() - 60))[0]
+    assert job.lease is not None
+    worker._completer = Completer(store, lambda *_: None)
+    worker._completer.add(Running(job=job, ctx=Context(job, worker.id)),
+                          Report(job.id, job.lease, Outcome.SUCCEEDED))
+    await Heartbeat(worker, store).put_back_unlisted(
+        [(job.id, job.lease, time.time() - 60)], time.time())
+    assert (await store.get(job.id)).state is JobState.RUNNING
+    assert [a.outcome for a in await store.attempts(job.id)] == [None]
+
+
 async def test_the_pruner_deletes_finished_jobs_past_their_retention(app: App) -> None:
     from jobglass.worker.services import Pruner
 
@@ -490,3 +512,22 @@ async def test_a_slow_store_slows_claiming_instead_of_piling_up_results(
 
     await wait_for(all_done)
     assert ran == 40
+
+
+async def test_the_reaper_passes_as_often_as_the_shortest_lease_among_running_workers(
+        app: App) -> None:
+    from jobglass.worker.services import Reaper
+
+    store = await app.astore()
+    now = time.time()
+    leader = jobglass.Worker(app, WorkerSettings(lease=30.0))
+    reaper = Reaper(leader, store)
+    assert reaper.interval == 7.5
+    await store.register_worker(jobglass.model.WorkerInfo(
+        id="brisk", host="h", pid=1, queues=[], started_at=now, last_heartbeat=now,
+        state="running", lease=2.0))
+    await reaper.sweep(now=now)
+    assert reaper.interval == 0.5  # its death is seen ~2 s after, not up to 9.5 s
+    await store.stop_worker("brisk")
+    await reaper.sweep(now=now)
+    assert reaper.interval == 7.5

@@ -40,6 +40,11 @@ class Completer:
         """Reports not stored yet, the batch being written included."""
         return len(self._pending)
 
+    def waiting(self) -> set[int]:
+        """Ids of jobs that ran here and whose reports are not stored yet: the store
+        still shows them running on this worker, and they are ours."""
+        return {report.job_id for _, report in self._pending}
+
     def add(self, run: Running, report: Report) -> None:
         self._pending.append((run, report))
         self._idle.clear()

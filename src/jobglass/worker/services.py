@@ -67,12 +67,14 @@ class Heartbeat:
     async def put_back_unlisted(self, unlisted: list[tuple[int, str, float]], began: float
                                 ) -> None:
         """Jobs the store says we run but we never started: a claim whose reply was lost.
-        Claims younger than a few heartbeats may simply still be on their way to us."""
+        Claims younger than a few heartbeats may simply still be on their way to us;
+        jobs that ran here and wait for their report to be stored are ours too."""
         grace = max(5.0, 3 * self.worker.settings.heartbeat)
+        held = self.worker.held()
         orphans = [Report(job_id, lease, Outcome.INTERRUPTED,
                           reason="claimed but never started by this worker")
                    for job_id, lease, started in unlisted
-                   if started < began - grace and job_id not in self.worker.running]
+                   if started < began - grace and job_id not in held]
         if not orphans:
             return
         try:
@@ -103,10 +105,13 @@ class Reaper:
     def __init__(self, worker: Worker, store: Store) -> None:
         self.worker = worker
         self.store = store
+        self.shortest_lease = worker.settings.lease  # ours, or a running peer's if shorter
 
     @property
     def interval(self) -> float:
-        return min(max(self.worker.settings.lease / 4, 0.1), 10.0)
+        # A pass every quarter of the shortest lease in the fleet: a worker run with a
+        # short lease is found dead soon after its own lease runs out, not ours.
+        return min(max(self.shortest_lease / 4, 0.1), 10.0)
 
     async def run(self) -> None:
         while True:
@@ -126,10 +131,13 @@ class Reaper:
             if not await self.store.try_lead(self.worker.id):
                 return
             reaped = await self.store.reap(self.worker.settings.lease, now=now)
+            peers = await self.store.workers()
         except Exception as exc:
             self.worker.store_failed_at = time.time()
             log.warning("reaper failed", worker_id=self.worker.id, error=str(exc))
             return
+        self.shortest_lease = min([lease, *(w.lease for w in peers
+                                            if w.state == "running" and w.lease)])
         lost: dict[str, dict[str, object]] = {}
         for item in reaped:
             evidence = item.attempt.evidence or {}

@@ -97,6 +97,11 @@ class Worker:
         self._stopping.set()
         self._slot_free.set()
 
+    def held(self) -> set[int]:
+        """Jobs this worker holds: running, or ran and waiting for their report to be
+        stored (after an outage these can be many, and they must not run again)."""
+        return set(self.running) | self._completer.waiting()
+
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
