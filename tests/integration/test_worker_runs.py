@@ -531,3 +531,39 @@ async def test_the_reaper_passes_as_often_as_the_shortest_lease_among_running_wo
     await store.stop_worker("brisk")
     await reaper.sweep(now=now)
     assert reaper.interval == 7.5
+
+
+async def test_the_first_heartbeat_after_a_failed_one_wakes_the_waiting_loops(
+        app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The claim loop and the result writer back off up to 5 s while the store fails;
+    # the heartbeat that gets through again ends their waits at once.
+    from jobglass.worker.completer import Completer
+    from jobglass.worker.services import Heartbeat
+
+    store = await app.astore()
+    worker = jobglass.Worker(app, WorkerSettings())
+    worker._completer = Completer(store, lambda *_: None)
+    now = time.time()
+    await store.register_worker(jobglass.model.WorkerInfo(
+        id=worker.id, host="h", pid=1, queues=[], started_at=now, last_heartbeat=now,
+        state="running"))
+    real = store.heartbeat
+    calls = 0
+
+    async def down_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise jobglass.StoreUnavailable("the server restarted")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(store, "heartbeat", down_once)
+    woken: list[bool] = []
+    monkeypatch.setattr(worker, "store_answered", lambda: woken.append(True))
+    beat = Heartbeat(worker, store)
+    await beat.beat()
+    assert woken == []
+    await beat.beat()
+    assert woken == [True]
+    await beat.beat()
+    assert woken == [True]  # once per recovery, not every beat

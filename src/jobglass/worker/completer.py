@@ -15,6 +15,7 @@ from jobglass.observe.logs import get_logger
 from jobglass.store import Report, Store
 from jobglass.store.cancel import raise_if_cancelled
 from jobglass.worker.execute import Running
+from jobglass.worker.outage_backoff import OutageBackoff
 
 log = get_logger("jobglass.worker")
 
@@ -34,6 +35,7 @@ class Completer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self.backoff = OutageBackoff()  # woken by the worker when the store answers again
 
     @property
     def backlog(self) -> int:
@@ -51,7 +53,7 @@ class Completer:
         self._ready.set()
 
     async def run(self) -> None:
-        backoff = 0.05
+        backoff = self.backoff
         while True:
             await self._ready.wait()
             self._ready.clear()
@@ -64,11 +66,10 @@ class Completer:
                 except Exception as exc:  # StoreUnavailable, a locked database ...
                     raise_if_cancelled()
                     log.warning("could not record results, will retry", results=len(batch),
-                                retry_in_s=backoff, error=str(exc))
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 5.0)
+                                retry_in_s=backoff.delay, error=str(exc))
+                    await backoff.wait()
                     continue
-                backoff = 0.05
+                backoff.reset()
                 del self._pending[: len(batch)]
                 for (run, report), ok in zip(batch, applied, strict=True):
                     self.on_result(run, report, ok)

@@ -26,6 +26,7 @@ class Heartbeat:
     def __init__(self, worker: Worker, store: Store) -> None:
         self.worker = worker
         self.store = store
+        self.failing = False  # the last beat did not reach the store
 
     async def run(self) -> None:
         while True:
@@ -43,8 +44,12 @@ class Heartbeat:
             reply = await self.store.heartbeat(self.worker.id, progress)
         except Exception as exc:
             self.worker.store_failed_at = time.time()
+            self.failing = True
             log.warning("heartbeat failed", worker_id=self.worker.id, error=str(exc))
             return
+        if self.failing:
+            self.failing = False
+            self.worker.store_answered()
         await self.save_stats()
         self.worker.emit(ev.WorkerHeartbeat(self.worker.id, len(runs)))
         for run in runs:

@@ -29,6 +29,7 @@ from jobglass.store.rules import target_state
 from jobglass.worker.completer import Completer
 from jobglass.worker.execute import Executor, Running
 from jobglass.worker.minute_stats import MinuteCounter
+from jobglass.worker.outage_backoff import OutageBackoff
 from jobglass.worker.services import Heartbeat, Pruner, Reaper
 from jobglass.worker.threads import SyncPool
 
@@ -86,6 +87,7 @@ class Worker:
         self._completer: Completer  # set by `run`, before the first claim
         self.minute_stats = MinuteCounter()
         self.store_failed_at: float | None = None  # the last time a store call failed
+        self._claim_backoff = OutageBackoff()
 
     # -- control -----------------------------------------------------------------
     def request_stop(self, exit_code: int = 0) -> None:
@@ -96,6 +98,12 @@ class Worker:
         self.exit_code = exit_code
         self._stopping.set()
         self._slot_free.set()
+
+    def store_answered(self) -> None:
+        """The store works again after failing: the claim loop and the result writer
+        stop waiting out their backoff (up to 5 s) and try now."""
+        self._claim_backoff.wake()
+        self._completer.backoff.wake()
 
     def held(self) -> set[int]:
         """Jobs this worker holds: running, or ran and waiting for their report to be
@@ -164,7 +172,7 @@ class Worker:
 
     async def _claim_loop(self, store: Store) -> None:
         s = self.settings
-        backoff = 0.05
+        backoff = self._claim_backoff
         while not self.stopping:
             free = self._free_slots()
             if free <= 0:
@@ -178,11 +186,10 @@ class Worker:
                 jobs = await store.claim(self.id, s.queues, limit, allow_shell=s.allow_shell)
             except Exception as exc:
                 self.store_failed_at = time.time()
-                log.warning("claim failed, will retry", retry_in_s=backoff, error=str(exc))
-                await self._wait_or_stop(asyncio.sleep(backoff))
-                backoff = min(backoff * 2, 5.0)
+                log.warning("claim failed, will retry", retry_in_s=backoff.delay, error=str(exc))
+                await self._wait_or_stop(backoff.wait())
                 continue
-            backoff = 0.05
+            backoff.reset()
             for job in jobs:
                 self._start(job)
             if len(jobs) < limit:
