@@ -74,6 +74,8 @@ class Heartbeat:
         """Jobs the store says we run but we never started: a claim whose reply was lost.
         Claims younger than a few heartbeats may simply still be on their way to us;
         jobs that ran here and wait for their report to be stored are ours too."""
+        if not unlisted:
+            return  # nearly every beat: no need to gather what this worker holds
         grace = max(5.0, 3 * self.worker.settings.heartbeat)
         held = self.worker.held()
         orphans = [Report(job_id, lease, Outcome.INTERRUPTED,
