@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import os
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
@@ -29,6 +31,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 import jobglass
 from bench.common import ms, percentile, print_table, temp_db
+from jobglass.cli.collector import tune_collector, young_threshold
 from jobglass.observe import events as ev
 from jobglass.observe.config import TelemetryConfig
 from jobglass.observe.health import Thresholds, assess
@@ -84,14 +87,30 @@ async def _drain(url: str, n: int, mode: str, work_ms: float = 0.0) -> float:
     app.observer.add(done)
     worker = jobglass.Worker(app, jobglass.WorkerSettings(concurrency=100),
                              scope=telemetry.job_scope if telemetry else None)
-    began = time.perf_counter()
-    task = asyncio.create_task(worker.run())
-    await done.event.wait()
-    elapsed = time.perf_counter() - began
-    worker.request_stop()
-    await task
+    with worker_process_collector():
+        began = time.perf_counter()
+        task = asyncio.create_task(worker.run())
+        await done.event.wait()
+        elapsed = time.perf_counter() - began
+        worker.request_stop()
+        await task
     await app.aclose()
     return n / elapsed
+
+
+@contextlib.contextmanager
+def worker_process_collector() -> Iterator[None]:
+    """The garbage collector as `jobglass worker` sets it up (`cli.collector`), for one
+    drain: this process stands in for a worker process. Undone afterwards, so one
+    drain's frozen objects do not stay out of the next one's collections."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    tune_collector(young_threshold())
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 TRACING_ONLY = "tracing only, every job (no logs, metrics, job logs)"
