@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from jobglass.model import Job, JobSpec, JobState
 from jobglass.store import wakeups
-from jobglass.store.sqlite.connection import open_connection, transaction
-from jobglass.store.sqlite.enqueue import enqueue
+from jobglass.store.sqlite.connection import open_connection
+from jobglass.store.sqlite.enqueue import store_jobs
 from jobglass.store.sqlite.url import parse_sqlite_url
 from jobglass.store.threadconn import ThreadConnections
 
@@ -36,8 +36,7 @@ class SQLiteDirectEnqueue:
 
     def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None) -> list[Job]:
         when = time.time() if now is None else now
-        with transaction(self.connections.get()) as db:
-            jobs = enqueue(db, specs, when)
+        jobs = store_jobs(self.connections.get(), specs, when)
         if any(job.state is JobState.QUEUED for job in jobs):
             wakeups.wake(self.path)  # workers of this process; others see data_version move
         return jobs

@@ -46,7 +46,7 @@ from jobglass.store.sqlite import stats as stats_sql
 from jobglass.store.sqlite import tokens as tokens_sql
 from jobglass.store.sqlite.claims import claim, finish, heartbeat
 from jobglass.store.sqlite.connection import SQLiteConnection
-from jobglass.store.sqlite.enqueue import enqueue
+from jobglass.store.sqlite.enqueue import store_jobs
 from jobglass.store.sqlite.graph import cancel_dependents
 from jobglass.store.sqlite.maintenance import prune, reap
 from jobglass.store.sqlite.schema import apply_schema, current_version
@@ -107,7 +107,7 @@ class SQLiteStore:
     async def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None
                            ) -> list[Job]:
         when = time.time() if now is None else now
-        jobs = await self._conn.run(lambda: self._write(lambda db: enqueue(db, specs, when)))
+        jobs = await self._conn.run(lambda: store_jobs(self._conn.db, specs, when))
         if any(job.state is JobState.QUEUED for job in jobs):
             wakeups.wake(self.path)
         return jobs
