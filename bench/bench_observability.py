@@ -35,7 +35,6 @@ from jobglass.cli.collector import tune_collector, young_threshold
 from jobglass.observe import events as ev
 from jobglass.observe.config import TelemetryConfig
 from jobglass.observe.health import Thresholds, assess
-from jobglass.observe.logs import configure_logging
 from jobglass.observe.observer import Observer
 from jobglass.observe.setup import Telemetry, install
 from jobglass.store import Store
@@ -74,11 +73,13 @@ async def _drain(url: str, n: int, mode: str, work_ms: float = 0.0) -> float:
         provider.add_span_processor(BatchSpanProcessor(InMemorySpanExporter(),
                                                        max_queue_size=1_000_000))
         only_traces = mode == TRACING_ONLY
-        telemetry = install(app, TelemetryConfig(tracing=ratio > 0, job_logs=not only_traces),
-                            logging_setup=False, metrics=not only_traces,
-                            tracer_provider=provider)
-        # Above every lifecycle level, the log observer declines all job events.
-        configure_logging("json", "CRITICAL" if only_traces else "INFO", stream=log_file)
+        # Above every lifecycle level, the log observer declines all job events. The
+        # lines go through install's processors (trace ids when tracing), as a worker's.
+        config = TelemetryConfig(tracing=ratio > 0, job_logs=not only_traces,
+                                 log_format="json",
+                                 log_level="CRITICAL" if only_traces else "INFO")
+        telemetry = install(app, config, metrics=not only_traces, tracer_provider=provider,
+                            log_stream=log_file)
     store = await app.astore()
     spec = app.spec_for("bench.noop")
     for start in range(0, n, 1000):

@@ -423,6 +423,55 @@ class DontRetryError(jobglass.DontRetry):
     pass
 
 
+async def test_an_attempts_outcome_line_carries_its_trace_ids(app: App,
+                                                              wait_for: WaitFor) -> None:
+    """The line that says how an attempt ended is written once the store has the
+    outcome, after the task's own code: it still names the attempt's trace and span,
+    as the task's own lines do, so the 3 AM reader goes from it to the trace."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    stream = io.StringIO()
+    telemetry = install(app, TelemetryConfig(tracing=True, job_logs=False, log_format="json"),
+                        tracer_provider=provider, log_stream=stream)
+
+    @app.task(name="traced_talker")
+    def traced_talker(fail: bool) -> None:
+        logging.getLogger("user.code").warning("working")
+        if fail:
+            raise DontRetryError("nope")
+
+    good = await traced_talker.aenqueue(fail=False)
+    bad = await traced_talker.aenqueue(fail=True)
+    store = await app.astore()
+
+    async def done() -> bool:
+        return ((await store.get(good.id)).state is JobState.SUCCEEDED
+                and (await store.get(bad.id)).state is JobState.FAILED)
+
+    try:
+        await run_worker(app, telemetry, done, wait_for)
+    finally:
+        logging.getLogger().handlers = [h for h in logging.getLogger().handlers
+                                        if h.get_name() != "jobglass"]
+    lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+    spans = {int(s.attributes["messaging.message.id"]): s for s in exporter.get_finished_spans()
+             if s.kind is SpanKind.CONSUMER and s.attributes is not None}
+    for handle, outcome in ((good, "JobSucceeded"), (bad, "JobFailed")):
+        context = spans[handle.id].context
+        assert context is not None
+        ids = {"trace_id": format(context.trace_id, "032x"),
+               "span_id": format(context.span_id, "016x")}
+        own = [line for line in lines
+               if line.get("event") == "working" and line.get("job_id") == handle.id]
+        ended = [line for line in lines
+                 if line.get("event_type") == outcome and line.get("job_id") == handle.id]
+        assert len(own) == 1
+        assert len(ended) == 1
+        assert {k: own[0].get(k) for k in ids} == ids
+        assert {k: ended[0].get(k) for k in ids} == ids
+
+
 async def test_stdout_and_logging_land_in_the_right_attempt(app: App, wait_for: WaitFor) -> None:
     telemetry = install(app, TelemetryConfig(job_logs=True), logging_setup=False)
 

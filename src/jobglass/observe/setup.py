@@ -4,7 +4,7 @@ stored job logs. The CLI calls `install`; library users may too."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from structlog.typing import Processor
 
@@ -34,8 +34,9 @@ class Telemetry:
 
 
 def install(app: App, config: TelemetryConfig, *, logging_setup: bool = True,
-            metrics: bool = True, lease: float = 30.0, tracer_provider: Any = None
-            ) -> Telemetry:
+            metrics: bool = True, lease: float = 30.0, tracer_provider: Any = None,
+            log_stream: TextIO | None = None) -> Telemetry:
+    """`log_stream`: where log lines go (default stderr)."""
     import os
 
     telemetry = Telemetry(config)
@@ -48,7 +49,8 @@ def install(app: App, config: TelemetryConfig, *, logging_setup: bool = True,
         app.observer.add(TracingObserver(telemetry.tracing))
         extra.append(add_trace_ids)
     if logging_setup:
-        configure_logging(config.log_format, config.log_level, extra_processors=extra)
+        configure_logging(config.log_format, config.log_level, stream=log_stream,
+                          extra_processors=extra)
     app.observer.add(LogObserver(config.event_levels))
     if metrics:
         multiproc = MULTIPROC_ENV in os.environ

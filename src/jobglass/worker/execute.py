@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import json
 import time
@@ -44,6 +45,9 @@ class Running:
     started: float = field(default_factory=time.time)
     stop_reason: str | None = None  # cancelled | interrupted | lost
     task: asyncio.Task[Report | None] | None = None
+    # The attempt's context as its code ended (its span current), when traced: the
+    # outcome is told in it, so the line saying how the attempt ended names its trace.
+    context: contextvars.Context | None = None
 
     def stop(self, reason: str) -> None:
         if self.stop_reason is None:

@@ -8,6 +8,7 @@ return. A second request skips the wait.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 import socket
 import time
@@ -232,6 +233,8 @@ class Worker:
                 self.emit(ev.JobStarted(job, self.id))
                 report = await self._executor.execute(run)
                 attempt.finish(report)
+                if attempt.span is not None:
+                    run.context = contextvars.copy_context()
         finally:
             self.running.pop(run.job.id, None)
             self._slot_free.set()
@@ -260,6 +263,12 @@ class Worker:
 
     # -- after the store answered ---------------------------------------------------
     def _recorded(self, run: Running, report: Report, applied: bool) -> None:
+        if run.context is not None:
+            run.context.run(self._tell_outcome, run, report, applied)
+        else:
+            self._tell_outcome(run, report, applied)
+
+    def _tell_outcome(self, run: Running, report: Report, applied: bool) -> None:
         job = run.job
         duration = time.time() - run.started
         if not applied:
