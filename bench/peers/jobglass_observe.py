@@ -144,7 +144,9 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
                     asyncio.run(bo._drain(db.url, work_n, mode, work_ms=1.0)))
     out["rates"] = {k: statistics.median(v) for k, v in rates.items() if v}
     span_us = bo.bare_span_cost(20_000)
-    out["ceilings"] = {store: bo.ceiling_note(out["rates"][f"{store}/off"], span_us)
+    attempt_span_us = bo.attempt_span_cost(1.0, 20_000)
+    out["ceilings"] = {store: bo.ceiling_note(out["rates"][f"{store}/off"], span_us,
+                                              attempt_span_us)
                        for store in ("sqlite", "postgres") if f"{store}/off" in out["rates"]}
     return out
 
