@@ -38,29 +38,40 @@ ensure_postgres() {
   echo "PostgreSQL is not reachable at $host:5432" >&2
 }
 
-# The dashboard's browser tests drive Debian's Chromium (Playwright's own browser
-# download does not work here). Install it when missing: as root, or under CI (where a
-# failed install fails the run); otherwise say so, and the browser tests skip loudly.
-ensure_chromium() {
-  if command -v chromium >/dev/null 2>&1; then
+# Tools some tests drive, from Debian's packages: the dashboard's browser tests use
+# Debian's Chromium (Playwright's own browser download does not work here); the
+# shipped Prometheus rules are checked with promtool (package prometheus, which only
+# installs it: nothing is started). Install what is missing: as root, or under CI
+# (where a failed install fails the run); otherwise say so, and those tests skip loudly.
+ensure_debian_command() {
+  local command=$1 package=$2 purpose=$3
+  if command -v "$command" >/dev/null 2>&1; then
     return 0
   fi
   local ci=${CI:-}
   if [ "$(id -u)" -ne 0 ]; then
     if [ "$ci" = "true" ]; then
-      echo "chromium is missing and CI=true, but installing it needs root" >&2
+      echo "$command is missing and CI=true, but installing it needs root" >&2
       return 1
     fi
     return 0
   fi
-  echo "installing chromium for the dashboard's browser tests" >&2
-  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } >&2
+  echo "installing $package for $purpose" >&2
+  if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package"; } >&2
   then
     if [ "$ci" = "true" ]; then
-      echo "could not install chromium (CI=true): failing" >&2
+      echo "could not install $package (CI=true): failing" >&2
       return 1
     fi
-    echo "could not install chromium: the browser tests will skip" >&2
+    echo "could not install $package: its tests will skip" >&2
   fi
   return 0
+}
+
+ensure_chromium() {
+  ensure_debian_command chromium chromium "the dashboard's browser tests"
+}
+
+ensure_promtool() {
+  ensure_debian_command promtool prometheus "the Prometheus rules' tests"
 }
