@@ -231,6 +231,24 @@ async def test_wait_for_jobs_sees_an_enqueue_from_another_process(tmp_path: Path
         await store.close()
 
 
+async def test_an_idle_worker_notices_another_process_commit_before_its_poll(
+        tmp_path: Path) -> None:
+    """Between data_version polls (here every 30 s) the WAL file's stat shows that
+    something committed: the wait ends long before the poll would have ended it."""
+    url = f"sqlite:///{tmp_path}/jobs.db?poll=30"
+    store = SQLiteStore(url)
+    await store.open()
+    try:
+        await store.wait_for_jobs(0)  # establish what "new" means
+        waiting = asyncio.create_task(store.wait_for_jobs(60))
+        await run_python("-c", ENQUEUER, url, cwd=tmp_path)
+        await asyncio.wait_for(waiting, timeout=10)  # the poll alone: 30 s
+        [job] = (await store.list_jobs()).jobs
+        assert job.task == "from-elsewhere"
+    finally:
+        await store.close()
+
+
 async def test_queue_counts_never_scan_the_jobs_table(tmp_path: Path) -> None:
     """The scrape's per-queue counts and oldest ready job go through partial indexes of
     live jobs, so their cost does not grow with finished history."""

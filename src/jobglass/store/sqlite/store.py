@@ -7,7 +7,6 @@ for every write, and compare-and-set on (id, state, lease) for every transition.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +50,7 @@ from jobglass.store.sqlite.graph import cancel_dependents
 from jobglass.store.sqlite.maintenance import prune, reap
 from jobglass.store.sqlite.schema import apply_schema, current_version
 from jobglass.store.sqlite.url import parse_sqlite_url
+from jobglass.store.sqlite.wal_watch import WalWatch
 
 _ACTIVE_SQL = "('blocked', 'queued', 'running')"
 T = TypeVar("T")
@@ -71,6 +71,7 @@ class SQLiteStore:
         self._wakeup = asyncio.Event()
         self._wakeup_loop: asyncio.AbstractEventLoop | None = None
         self._data_version: int | None = None
+        self._wal = WalWatch(self.path)  # another process's commits, at once
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run `work` in one write transaction (on the store's thread)."""
@@ -86,6 +87,7 @@ class SQLiteStore:
     async def close(self) -> None:
         if self._wakeup_loop is not None:
             wakeups.unsubscribe(self.path, self._wakeup_loop, self._wakeup)
+        self._wal.close()
         await self._conn.close()
 
     async def migrate(self) -> list[int]:
@@ -306,6 +308,7 @@ class SQLiteStore:
             if self._wakeup.is_set():
                 self._wakeup.clear()
                 return
+            self._wal.forget()
             version = await self._conn.run(
                 lambda: int(self._conn.db.execute("PRAGMA data_version").fetchone()[0]))
             if self._data_version is not None and version != self._data_version:
@@ -315,8 +318,7 @@ class SQLiteStore:
             left = deadline - loop.time()
             if left <= 0:
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), min(left, self.poll_interval))
+            await self._wal.wait(self._wakeup, min(left, self.poll_interval))
 
 
     # -- API tokens ----------------------------------------------------------------
