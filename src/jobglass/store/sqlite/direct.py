@@ -38,7 +38,7 @@ class SQLiteDirectEnqueue:
         when = time.time() if now is None else now
         jobs = store_jobs(self.connections.get(), specs, when)
         if any(job.state is JobState.QUEUED for job in jobs):
-            wakeups.wake(self.path)  # workers of this process; others see data_version move
+            wakeups.wake(self.path)  # workers of this process; others see the WAL file move
         return jobs
 
     def close(self) -> None:
