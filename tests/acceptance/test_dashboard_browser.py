@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from dashseed import Seeded, Server, make_token, seed, with_store
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from unavailable import unavailable
 
 from jobglass.model import JobState, LogLine
 from jobglass.model.access import Scope
@@ -33,12 +33,8 @@ def chromium_path() -> str:
     found = shutil.which("chromium") or "/usr/bin/chromium"
     if os.path.exists(found):
         return found
-    reason = ("Debian's chromium is not installed (apt-get install -y chromium, or run"
-              " scripts/test as root)")
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    print(f"\n*** SKIPPING BROWSER TESTS: {reason} ***", file=sys.stderr)
-    pytest.skip(f"SKIPPED BROWSER TESTS: {reason}")
+    unavailable("BROWSER TESTS", "Debian's chromium is not installed (apt-get install -y"
+                " chromium, or run scripts/test as root)")
 
 
 @pytest.fixture(scope="module")

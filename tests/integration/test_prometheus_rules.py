@@ -7,14 +7,12 @@ loudly, and fail under CI=true."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from unavailable import unavailable
 
 from jobglass import App
 from jobglass.model import Outcome
@@ -31,12 +29,8 @@ def promtool() -> str:
     found = shutil.which("promtool")
     if found:
         return found
-    reason = ("promtool is not installed (apt-get install -y prometheus, or run"
-              " scripts/test as root)")
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI=true and {reason}")
-    print(f"\n*** SKIPPING PROMTOOL TESTS: {reason} ***", file=sys.stderr)
-    pytest.skip(f"SKIPPED PROMTOOL TESTS: {reason}")
+    unavailable("PROMTOOL TESTS", "promtool is not installed (apt-get install -y"
+                " prometheus, or run scripts/test as root)")
 
 
 def run_promtool(*args: str) -> str:

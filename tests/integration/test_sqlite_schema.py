@@ -18,7 +18,7 @@ import pytest
 
 from jobglass.model import ConfigError, JobSpec
 from jobglass.store.migrations import latest_version, load_migrations
-from jobglass.store.sqlite import SQLiteStore
+from jobglass.store.sqlite import SQLiteStore, wal_watch
 from jobglass.store.sqlite.connection import SQLiteConnection
 from jobglass.store.sqlite.schema import PACKAGE, apply_schema, current_version
 
@@ -216,8 +216,17 @@ ENQUEUER = textwrap.dedent("""
 """)
 
 
-async def test_wait_for_jobs_sees_an_enqueue_from_another_process(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/jobs.db"
+@pytest.mark.parametrize(("how", "query"), [
+    ("the WAL watch, long before the 30 s poll", "?poll=30"),
+    ("the data_version poll alone, without inotify", ""),
+])
+async def test_an_idle_worker_sees_an_enqueue_from_another_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, query: str) -> None:
+    """Two ways to notice another process's commit, each alone: inotify on the WAL
+    file (the poll set to 30 s), and the data_version poll (inotify taken away)."""
+    if not query:
+        monkeypatch.setattr(wal_watch, "INotify", None)
+    url = f"sqlite:///{tmp_path}/jobs.db{query}"
     store = SQLiteStore(url)
     await store.open()
     try:
@@ -225,24 +234,6 @@ async def test_wait_for_jobs_sees_an_enqueue_from_another_process(tmp_path: Path
         waiting = asyncio.create_task(store.wait_for_jobs(60))
         await run_python("-c", ENQUEUER, url, cwd=tmp_path)
         await asyncio.wait_for(waiting, timeout=10)  # far less than the 60 asked
-        [job] = (await store.list_jobs()).jobs
-        assert job.task == "from-elsewhere"
-    finally:
-        await store.close()
-
-
-async def test_an_idle_worker_notices_another_process_commit_before_its_poll(
-        tmp_path: Path) -> None:
-    """Between data_version polls (here every 30 s) the WAL file's stat shows that
-    something committed: the wait ends long before the poll would have ended it."""
-    url = f"sqlite:///{tmp_path}/jobs.db?poll=30"
-    store = SQLiteStore(url)
-    await store.open()
-    try:
-        await store.wait_for_jobs(0)  # establish what "new" means
-        waiting = asyncio.create_task(store.wait_for_jobs(60))
-        await run_python("-c", ENQUEUER, url, cwd=tmp_path)
-        await asyncio.wait_for(waiting, timeout=10)  # the poll alone: 30 s
         [job] = (await store.list_jobs()).jobs
         assert job.task == "from-elsewhere"
     finally:
