@@ -107,3 +107,18 @@ def test_migrate_reports_the_version(tmp_path: Path) -> None:
     result = jobglass(tmp_path, "migrate")
     assert result.returncode == 0, result.stderr
     assert f"schema version {latest_version('jobglass.store.sqlite')}" in result.stdout
+
+
+def test_piped_tables_keep_whole_task_names(tmp_path: Path) -> None:
+    """Piped into grep or a file, a table is not squeezed into 80 columns: the task
+    name a reader greps for comes out whole."""
+    task = "billing.invoices.render_monthly_statement_pdf"
+    made = jobglass(tmp_path, "enqueue", task, "--args", '{"customer": "acme"}')
+    assert made.returncode == 0, made.stderr
+    env_without_columns = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    listed = subprocess.run([sys.executable, "-m", "jobglass", "jobs"],
+                            env={**env_without_columns,
+                                 "JOBGLASS_DATABASE_URL": f"sqlite:///{tmp_path}/j.db"},
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert task in listed.stdout

@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,11 @@ from jobglass.model import ConfigError, JobglassError
 from jobglass.store import Store, database_url, store_from_url
 
 T = TypeVar("T")
-console = Console()
+# Piped into less, grep or a file, tables get room for whole task names and errors
+# (rich would squeeze them into 80 columns); $COLUMNS still wins.
+PIPED_WIDTH = 200
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ
+                  else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 DatabaseOption = typer.Option("--database-url", "-d", envvar="JOBGLASS_DATABASE_URL",
