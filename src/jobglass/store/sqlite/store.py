@@ -318,7 +318,8 @@ class SQLiteStore:
             left = deadline - loop.time()
             if left <= 0:
                 return
-            await self._wal.wait(self._wakeup, min(left, self.poll_interval))
+            poll = self._wal.poll_every(self.poll_interval)
+            await self._wal.wait(self._wakeup, min(left, poll))
 
 
     # -- API tokens ----------------------------------------------------------------
