@@ -45,7 +45,8 @@ class WalWatch:
             return None
         try:
             inode = os.stat(self.wal_path).st_ino
-        except OSError:
+        except OSError:  # gone: a watch on the old file would see nothing, poll instead
+            self.close()
             return None
         if self._inotify is not None and inode == self._inode:
             return self._inotify
