@@ -169,6 +169,21 @@ async def test_enqueue_many_keeps_order_and_empty_batch(store: Store) -> None:
     assert jobs[0].id < jobs[1].id < jobs[2].id
 
 
+
+async def test_enqueue_many_stores_repeated_and_differing_values(store: Store) -> None:
+    # A batch mostly repeats a value per column (PostgreSQL encodes such a column once);
+    # mixed columns, quotes and backslashes must come back exactly as sent.
+    odd = 'say "hi" \\ back'
+    specs = [spec(odd, args=[i, odd], kwargs={"q": odd}, queue=odd, request_id=odd,
+                  timeout=None if i % 2 else 2.5, priority=i // 2) for i in range(4)]
+    specs.append(spec("other", run_at=T0 + 5, backoff_cap=1.0))
+    jobs = await store.enqueue_many(specs, now=T0)
+    assert [await store.get(job.id) for job in jobs] == jobs
+    assert [j.args for j in jobs[:4]] == [[i, odd] for i in range(4)]
+    assert {(j.task, j.queue, j.request_id) for j in jobs[:4]} == {(odd, odd, odd)}
+    assert [j.timeout for j in jobs] == [2.5, None, 2.5, None, None]
+    assert [j.run_at for j in jobs] == [T0] * 4 + [T0 + 5]
+
 async def test_enqueue_shell_job(store: Store) -> None:
     job = await add(store, kind=JobKind.SHELL, command="echo hi")
     got = await store.get(job.id)

@@ -251,6 +251,8 @@ async def test_arguments_must_be_json(app: App) -> None:
         await takes.aenqueue(value=object())
     with pytest.raises(TypeError, match="JSON"):
         await takes.aenqueue({1, 2})
+    with pytest.raises(TypeError, match="JSON"):
+        await takes.aenqueue(value=[float("nan")])
     store = await app.astore()
     assert (await store.list_jobs()).jobs == []
 

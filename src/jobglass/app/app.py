@@ -9,7 +9,7 @@ from contextlib import AbstractContextManager
 from typing import Any, TypeVar, overload
 
 from jobglass.app.handle import JobHandle
-from jobglass.app.options import EnqueueOptions, TaskOptions, build_spec
+from jobglass.app.options import NO_OPTIONS, EnqueueOptions, TaskOptions, build_spec
 from jobglass.app.portal import Portal
 from jobglass.app.task import Task
 from jobglass.model import JobSpec, UnknownTask
@@ -168,7 +168,7 @@ class App:
         registered = self.tasks.get(task)
         task_options = registered.options if registered else TaskOptions()
         return build_spec(task, tuple(args), dict(kwargs or {}), task_options,
-                          options or EnqueueOptions())
+                          options or NO_OPTIONS)
 
     async def aenqueue(self, task: str, *args: Any, options: EnqueueOptions | None = None,
                        **kwargs: Any) -> JobHandle:
@@ -183,7 +183,7 @@ class App:
         if not command.strip():
             raise ValueError("the shell command is empty")
         task_options = TaskOptions(queue="default", retries=retries, timeout=timeout)
-        return build_spec(SHELL_TASK, (), {}, task_options, options or EnqueueOptions(),
+        return build_spec(SHELL_TASK, (), {}, task_options, options or NO_OPTIONS,
                           kind=JobKind.SHELL, command=command)
 
     async def asubmit(self, command: str, *, options: EnqueueOptions | None = None,

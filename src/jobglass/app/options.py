@@ -52,11 +52,20 @@ class EnqueueOptions:
         return replace(self, **changes)
 
 
-def check_json(value: Any, what: str) -> None:
+NO_OPTIONS = EnqueueOptions()
+"""The options of an enqueue that overrides nothing (frozen: one instance serves all)."""
+
+# One encoder for every check: json.dumps with a keyword builds a new one per call.
+_checker = json.JSONEncoder(allow_nan=False)
+
+
+def check_json(value: list[Any] | dict[str, Any], what: str) -> None:
     """Arguments must survive JSON unchanged in kind; anything else is a TypeError now,
     at enqueue, rather than a surprise on a worker."""
+    if not value:  # most jobs have no args or no kwargs: nothing to check
+        return
     try:
-        json.dumps(value, allow_nan=False)
+        _checker.encode(value)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{what} must be JSON-serialisable: {exc}") from None
 

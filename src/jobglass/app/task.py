@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from jobglass.app.context import Context
-from jobglass.app.options import EnqueueOptions, TaskOptions, build_spec
+from jobglass.app.options import NO_OPTIONS, EnqueueOptions, TaskOptions, build_spec
 from jobglass.model import JobSpec
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ class Task(Generic[P, R]):
         self.options = options
         self.is_async = inspect.iscoroutinefunction(fn)
         self.takes_context = wants_context(fn)
-        self._enqueue_options = enqueue_options or EnqueueOptions()
+        self._enqueue_options = enqueue_options or NO_OPTIONS
 
     def __repr__(self) -> str:
         return f"<Task {self.name} queue={self.options.queue}>"

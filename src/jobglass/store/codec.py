@@ -7,10 +7,14 @@ from typing import Any
 
 _encoder = json.JSONEncoder(separators=(",", ":"), allow_nan=False, ensure_ascii=False)
 
+_EMPTY = {type(None): "null", list: "[]", dict: "{}"}
+
 
 def dumps(value: Any) -> str:
-    if value is None:
-        return "null"  # most tasks return nothing: skip the encoder
+    if not value:  # most tasks return nothing, most jobs lack args or kwargs
+        text = _EMPTY.get(type(value))
+        if text is not None:
+            return text
     return _encoder.encode(value)
 
 
