@@ -185,23 +185,31 @@ def _job(row: tuple[Any, ...], spec: JobSpec) -> Job:
     """The job as stored: the values written (`_values` order) and the column defaults."""
     (job_id, _queue, _task, _kind, _command, _args, _kwargs, state, _priority, run_at,
      created_at, *_, reason, _finished_at, _traceparent, _tracestate, _request_id) = row
-    return new_job(job_id, spec, JobState(state), run_at, created_at, reason)
+    return new_job(job_id, spec, state, run_at, created_at, reason)
+
+
+def _start_state(spec: JobSpec, parents: dict[int, JobState]
+                 ) -> tuple[JobState, str | None, int]:
+    """(state, reason, parents still pending) of a new job."""
+    if not spec.depends_on:
+        return JobState.QUEUED, None, 0
+    own = sorted(set(spec.depends_on))
+    dead = [p for p in own if parents[p] in _DEAD]
+    pending = sum(1 for p in own if parents[p] is not JobState.SUCCEEDED)
+    if dead:
+        return JobState.CANCELLED, f"parent job {dead[0]} {parents[dead[0]]}", pending
+    return (JobState.BLOCKED if pending else JobState.QUEUED), None, pending
 
 
 def _values(job_id: int, spec: JobSpec, parents: dict[int, JobState], now: float
             ) -> tuple[Any, ...]:
-    own = sorted(set(spec.depends_on))
-    state, reason = JobState.QUEUED, None
-    dead = [p for p in own if parents[p] in _DEAD]
-    pending = sum(1 for p in own if parents[p] is not JobState.SUCCEEDED)
-    if dead:
-        state, reason = JobState.CANCELLED, f"parent job {dead[0]} {parents[dead[0]]}"
-    elif pending:
-        state = JobState.BLOCKED
+    """The row of a new job, in `_COLUMNS` order. Kind and state stay enum members
+    (they are str): `_job` reads the state back without a lookup."""
+    state, reason, pending = _start_state(spec, parents)
     run_at = spec.run_at if spec.run_at is not None else now
     return (
-        job_id, spec.queue, spec.task, spec.kind.value, spec.command, dumps(spec.args),
-        dumps(spec.kwargs), state.value, spec.priority, float(run_at), float(now),
+        job_id, spec.queue, spec.task, spec.kind, spec.command, dumps(spec.args),
+        dumps(spec.kwargs), state, spec.priority, float(run_at), float(now),
         spec.max_retries, float(spec.backoff_base), float(spec.backoff_cap),
         None if spec.timeout is None else float(spec.timeout), spec.unique_key, pending,
         reason, float(now) if state is JobState.CANCELLED else None,

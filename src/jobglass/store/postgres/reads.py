@@ -14,13 +14,11 @@ from jobglass.store.postgres.rows import (
     fetch,
     job_columns,
     job_from_row,
-    sql_states,
     worker_from_row,
 )
 from jobglass.store.protocol import JobFilter, Page
 
 Conn = AsyncConnection[Any]
-_ACTIVE = sql_states(sorted(ACTIVE))
 
 
 async def jobs_by_ids(conn: Conn, s: str, ids: Sequence[int], *, lock: bool = False
@@ -95,13 +93,16 @@ async def queue_stats(conn: Conn, s: str, now: float) -> list[QueueStats]:
                                      oldest_ready_age=None)
         return stats[name]
 
-    # Each branch reads only active rows, through the partial indexes.
+    # One branch per state, each through the partial index of that state (all cover
+    # `queue`): none of them grows with finished history.
+    counts = " UNION ALL ".join(
+        f"SELECT 'count' AS kind, queue, '{state.value}' AS state, COUNT(*)::float8 AS value"
+        f" FROM {s}.jobglass_jobs WHERE state = '{state.value}' GROUP BY queue"
+        for state in sorted(ACTIVE))
     rows = await fetch(
         conn,
-        f"SELECT 'count' AS kind, queue, state, COUNT(*)::float8 AS value"
-        f" FROM {s}.jobglass_jobs WHERE state IN {_ACTIVE} GROUP BY queue, state"
-        f" UNION ALL SELECT 'oldest', queue, NULL, MIN(run_at) FROM {s}.jobglass_jobs"
-        f" WHERE state = 'queued' AND run_at <= %s GROUP BY queue"
+        f"{counts} UNION ALL SELECT 'oldest', queue, NULL, MIN(run_at)"
+        f" FROM {s}.jobglass_jobs WHERE state = 'queued' AND run_at <= %s GROUP BY queue"
         f" UNION ALL SELECT 'paused', name, NULL, paused::int FROM {s}.jobglass_queues",
         (float(now),))
     for row in rows:

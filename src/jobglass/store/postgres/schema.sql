@@ -39,10 +39,8 @@ CREATE INDEX jobglass_jobs_ready ON jobglass_jobs (queue, priority DESC, run_at,
     WHERE state = 'queued';
 CREATE INDEX jobglass_jobs_ready_any ON jobglass_jobs (priority DESC, run_at, id)
     WHERE state = 'queued';
-CREATE INDEX jobglass_jobs_oldest ON jobglass_jobs (queue, run_at) WHERE state = 'queued';
-CREATE INDEX jobglass_jobs_active ON jobglass_jobs (queue, state)
-    WHERE state IN ('blocked', 'queued', 'running');
-CREATE INDEX jobglass_jobs_running ON jobglass_jobs (worker_id) WHERE state = 'running';
+CREATE INDEX jobglass_jobs_running ON jobglass_jobs (worker_id, queue) WHERE state = 'running';
+CREATE INDEX jobglass_jobs_blocked ON jobglass_jobs (queue) WHERE state = 'blocked';
 CREATE UNIQUE INDEX jobglass_jobs_unique ON jobglass_jobs (unique_key)
     WHERE unique_key IS NOT NULL AND state IN ('blocked', 'queued', 'running');
 CREATE INDEX jobglass_jobs_done ON jobglass_jobs (finished_at, queue, state)
