@@ -24,8 +24,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import jobglass
 from jobglass import App, Context, JobState, WorkerSettings
+from jobglass.model import JobSpec
 from jobglass.observe import events as ev
 from jobglass.observe.config import TaskEventMetric, TelemetryConfig
+from jobglass.observe.health import Thresholds, assess
 from jobglass.observe.observer import FanOut, Observer, Recorder
 from jobglass.observe.setup import Telemetry, install
 
@@ -287,6 +289,37 @@ async def test_store_down_keeps_counters_and_says_why(app: App) -> None:
     assert "jobglass_store_error_info{" in text
     assert "jobglass_stale_reports_total 1.0" in text
     assert "jobglass_jobs{" not in text
+
+
+async def test_stuck_jobs_gauge_counts_what_the_health_check_calls_stuck(app: App) -> None:
+    """Past its timeout (plus grace) on a live worker, or on a silent worker: counted
+    per queue and reason, as `jobglass health` would name them; a fresh job is not."""
+    telemetry = install(app, TelemetryConfig(job_logs=False), logging_setup=False)
+    assert telemetry.metrics is not None
+    store = await app.astore()
+    now = time.time()
+    for worker_id, heard in (("live", now), ("silent", now - 600)):
+        await store.register_worker(jobglass.model.WorkerInfo(
+            id=worker_id, host="h", pid=1, queues=[], started_at=now - 900,
+            last_heartbeat=heard, state="running", lease=30.0))
+    await store.enqueue_many([JobSpec(task="t", queue="mail", timeout=60.0),
+                              JobSpec(task="t", queue="mail", timeout=60.0)], now=now - 300)
+    assert len(await store.claim("live", ["mail"], 1, now=now - 200)) == 1  # 140 s over
+    assert len(await store.claim("silent", ["mail"], 1, now=now - 10)) == 1
+    await store.enqueue_many([JobSpec(task="t", queue="web")], now=now)
+    assert len(await store.claim("live", ["web"], 1, now=now)) == 1  # healthy
+
+    body, _ = await telemetry.metrics.render(store, None)
+    stuck = {labels: v for (name, labels), v in samples(body.decode()).items()
+             if name == "jobglass_jobs_stuck"}
+    assert stuck == {
+        (("queue", "mail"), ("reason", "past_timeout")): 1.0,
+        (("queue", "mail"), ("reason", "worker_silent")): 1.0,
+        (("queue", "web"), ("reason", "past_timeout")): 0.0,
+        (("queue", "web"), ("reason", "worker_silent")): 0.0,
+    }
+    verdict = await assess(store, Thresholds())
+    assert next(c for c in verdict.checks if c.name == "stuck_jobs").observed == 2
 
 
 async def test_task_label_allow_list_bounds_cardinality(app: App) -> None:

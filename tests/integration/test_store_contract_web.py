@@ -131,6 +131,9 @@ async def test_health_sample_names_running_jobs_that_look_stuck(store: Store) ->
     assert sample.window == 300
     assert [q.queue for q in sample.queues] == ["default"]
     assert sample.queues[0].counts[JobState.RUNNING] == 3
+    # The suspects alone (read by the stuck-jobs gauge each scrape): the same rows.
+    assert await store.suspects(silent_after=30, now=T0 + 60) == sample.suspects
+    assert await store.suspects(silent_after=30, now=T0 + 60, limit=1) == sample.suspects[:1]
 
 
 async def test_health_sample_sees_dead_workers_and_the_newest_finish(store: Store) -> None:

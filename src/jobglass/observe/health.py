@@ -152,19 +152,40 @@ def _worker_gone(s: Suspect, now: float, after: float) -> bool:
     return silence is not None and silence > stretched(after, s.lease)
 
 
+class Stuck(StrEnum):
+    """Why a running job counts as stuck (the `reason` label of jobglass_jobs_stuck)."""
+
+    PAST_TIMEOUT = "past_timeout"
+    WORKER_SILENT = "worker_silent"  # its worker is silent, dead, stopped or gone
+
+
+def _past_timeout(s: Suspect, now: float) -> float | None:
+    return None if s.timeout is None or s.started_at is None else now - s.started_at - s.timeout
+
+
+def stuck_reason(s: Suspect, now: float, t: Thresholds) -> Stuck | None:
+    """The stuck_jobs check's rule for one suspect; the metrics gauge counts by it too."""
+    over = _past_timeout(s, now)
+    if over is not None and over > t.timeout_grace:
+        return Stuck.PAST_TIMEOUT
+    if _worker_gone(s, now, t.stale_heartbeat):
+        return Stuck.WORKER_SILENT
+    return None
+
+
 def check_stuck(sample: HealthSample, t: Thresholds) -> Check:
     reasons: list[str] = []
     jobs: list[int] = []
     workers: list[str] = []
     for s in sample.suspects:
-        over = None if s.timeout is None or s.started_at is None else (
-            sample.now - s.started_at - s.timeout)
-        silence = _silence(s, sample.now)
-        if over is not None and over > t.timeout_grace:
+        why = stuck_reason(s, sample.now, t)
+        if why is Stuck.PAST_TIMEOUT:
+            over = _past_timeout(s, sample.now) or 0.0
             reasons.append(f"job {s.job_id} ({s.task}) is {over:.1f}s past its {s.timeout:g}s"
                            " timeout")
-        elif _worker_gone(s, sample.now, t.stale_heartbeat):
+        elif why is Stuck.WORKER_SILENT:
             who = s.worker_id or "no worker"
+            silence = _silence(s, sample.now)
             state = "gone" if s.worker_state is None else (
                 s.worker_state if s.worker_state != "running" else f"silent {silence or 0:.1f}s")
             reasons.append(f"job {s.job_id} ({s.task}): its worker {who} is {state}")

@@ -28,7 +28,7 @@ from jobglass.model import (
     WorkerInfo,
 )
 from jobglass.model.access import ApiToken, Scope
-from jobglass.model.health import HealthSample, Throughput
+from jobglass.model.health import HealthSample, Suspect, Throughput
 from jobglass.model.job import JSONValue
 from jobglass.model.stats import MinuteStats
 
@@ -255,4 +255,9 @@ class Store(Protocol):
         """Queue stats, throughput over `window`, the newest finish, and up to `limit`
         suspects: running jobs past their timeout, or whose worker is dead, stopped,
         missing, or silent for longer than `silent_after` seconds."""
+
+    async def suspects(self, *, silent_after: float, now: float | None = None,
+                       limit: int = 100) -> list[Suspect]:
+        """`health_sample`'s suspects alone (the stuck-jobs gauge reads them each
+        scrape): running jobs only, oldest start first."""
 

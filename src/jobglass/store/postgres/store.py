@@ -32,7 +32,7 @@ from jobglass.model import (
     sources_of,
 )
 from jobglass.model.access import ApiToken, Scope
-from jobglass.model.health import HealthSample, Throughput
+from jobglass.model.health import HealthSample, Suspect, Throughput
 from jobglass.model.job import Attempt
 from jobglass.model.stats import MinuteStats
 from jobglass.store import wakeups
@@ -359,6 +359,13 @@ class PostgresStore:
         when = time.time() if now is None else now
         return await self._pool.run(
             lambda conn: health.sample(conn, self._s, silent_after, window, when, limit),
+            transaction=False)
+
+    async def suspects(self, *, silent_after: float, now: float | None = None,
+                       limit: int = 100) -> list[Suspect]:
+        when = time.time() if now is None else now
+        return await self._pool.run(
+            lambda conn: health.suspects(conn, self._s, silent_after, when, limit),
             transaction=False)
 
     # -- wake-ups --------------------------------------------------------------

@@ -26,7 +26,7 @@ from jobglass.model import (
     sources_of,
 )
 from jobglass.model.access import ApiToken, Scope
-from jobglass.model.health import HealthSample, Throughput
+from jobglass.model.health import HealthSample, Suspect, Throughput
 from jobglass.model.job import Attempt
 from jobglass.model.stats import MinuteStats
 from jobglass.store import wakeups
@@ -373,3 +373,9 @@ class SQLiteStore:
         when = time.time() if now is None else now
         return await self._conn.run(
             lambda: health_sql.sample(self._conn.db, silent_after, window, when, limit))
+
+    async def suspects(self, *, silent_after: float, now: float | None = None,
+                       limit: int = 100) -> list[Suspect]:
+        when = time.time() if now is None else now
+        return await self._conn.run(
+            lambda: health_sql.suspects(self._conn.db, silent_after, when, limit))
