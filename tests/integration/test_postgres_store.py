@@ -20,6 +20,7 @@ from pg import PG_URL, new_schema_name, postgres_schema, with_params
 
 from jobglass.model import ConfigError, JobNotFound, JobSpec, JobState, Outcome, StoreUnavailable
 from jobglass.store import Report, store_from_url
+from jobglass.store.migrations import load_migrations
 from jobglass.store.postgres import PostgresStore, reads
 from jobglass.store.postgres.config import parse_url
 from jobglass.store.postgres.schema import apply_schema
@@ -114,6 +115,33 @@ async def test_fresh_schema_equals_the_migrations_applied_in_order() -> None:
         one, other = await _describe(fresh.schema), await _describe(migrated.schema)
         assert one["columns"], "no tables were created"
         assert one == other
+
+
+async def test_schema_8_keeps_the_counts_of_jobs_stored_before_it() -> None:
+    """Upgrading a populated schema 7: the per-queue counts, read through the indexes
+    0008 builds, cover jobs enqueued, claimed and blocked before the upgrade."""
+    async with postgres_schema() as url:
+        config = parse_url(url)
+        async with raw() as conn, conn.transaction():
+            await conn.execute(f"CREATE SCHEMA {config.schema}")
+            await conn.execute(f"SET LOCAL search_path TO {config.schema}")
+            await conn.execute("CREATE TABLE jobglass_schema (version integer PRIMARY KEY,"
+                               " applied_at double precision NOT NULL)")
+            for migration in load_migrations("jobglass.store.postgres"):
+                if migration.version <= 7:
+                    await conn.execute(migration.sql.encode(), prepare=False)
+                    await conn.execute("INSERT INTO jobglass_schema VALUES (%s, 0)",
+                                       (migration.version,))
+        async with opened(with_params(url, migrate="false")) as old:
+            first, *_ = await old.enqueue_many([JobSpec(task="t", queue="q")] * 3, now=T0)
+            await old.enqueue_many([JobSpec(task="t", queue="q", depends_on=[first.id])],
+                                   now=T0)
+            assert len(await old.claim("w1", ["q"], 2, now=T0)) == 2
+        async with opened(url) as store:
+            assert await store.schema_version() == 8
+            [stats] = await store.queue_stats(now=T0)
+            assert stats.counts == {JobState.BLOCKED: 1, JobState.QUEUED: 1,
+                                    JobState.RUNNING: 2}
 
 
 async def test_concurrent_migrators_create_the_schema_once(url: str) -> None:
