@@ -122,3 +122,30 @@ def test_piped_tables_keep_whole_task_names(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert listed.returncode == 0, listed.stderr
     assert task in listed.stdout
+
+
+def test_health_thresholds_come_from_the_config_then_the_flags(tmp_path: Path) -> None:
+    config = tmp_path / "jobglass.toml"
+    config.write_text("[health]\nno_progress_after = 42\noldest_ready = 77\n", "utf-8")
+    env = {**os.environ, "JOBGLASS_DATABASE_URL": f"sqlite:///{tmp_path}/j.db",
+           "JOBGLASS_HEALTH": "oldest_ready=66"}
+
+    def thresholds(*args: str) -> dict[str, float]:
+        done = subprocess.run([sys.executable, "-m", "jobglass", "health", "--json", *args],
+                              env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return {c["name"]: c["threshold"] for c in json.loads(done.stdout)["checks"]}
+
+    got = thresholds("--config", str(config))
+    assert (got["no_progress"], got["oldest_ready"]) == (42, 66)  # the environment wins
+    got = thresholds("--config", str(config), "-t", "no_progress_after=5")
+    assert got["no_progress"] == 5  # and a flag wins over both
+    bad = jobglass(tmp_path, "health", "--config", str(tmp_path / "missing.toml"))
+    assert bad.returncode != 0
+    assert "does not exist" in bad.stderr
+    config.write_text("[health]\nno_progres_after = 42\n", "utf-8")
+    typo = jobglass(tmp_path, "health", "--config", str(config))
+    assert typo.returncode != 0
+    # One line, the section named as written (not eaten as markup), however long.
+    assert typo.stderr.count("\n") == 1, typo.stderr
+    assert f"{config} [health]: unknown health threshold 'no_progres_after'" in typo.stderr

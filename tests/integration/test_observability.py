@@ -322,6 +322,31 @@ async def test_stuck_jobs_gauge_counts_what_the_health_check_calls_stuck(app: Ap
     assert next(c for c in verdict.checks if c.name == "stuck_jobs").observed == 2
 
 
+async def test_stuck_jobs_gauge_judges_by_the_configured_thresholds(app: App) -> None:
+    """`[health]` in the configuration reaches the gauge: 100 s past a timeout is
+    stuck by default (5 s grace) and not with a 300 s grace."""
+    telemetry = install(app, TelemetryConfig(job_logs=False,
+                                             health=Thresholds(timeout_grace=300.0)),
+                        logging_setup=False)
+    assert telemetry.metrics is not None
+    store = await app.astore()
+    now = time.time()
+    await store.register_worker(jobglass.model.WorkerInfo(
+        id="live", host="h", pid=1, queues=[], started_at=now - 900, last_heartbeat=now,
+        state="running", lease=30.0))
+    await store.enqueue_many([JobSpec(task="t", timeout=60.0)], now=now - 300)
+    assert len(await store.claim("live", [], 1, now=now - 160)) == 1
+
+    async def past_timeout() -> float:
+        body, _ = await telemetry.metrics.render(store, None)  # type: ignore[union-attr]
+        return samples(body.decode())[
+            ("jobglass_jobs_stuck", (("queue", "default"), ("reason", "past_timeout")))]
+
+    assert await past_timeout() == 0
+    telemetry.metrics.gauges.thresholds = Thresholds()
+    assert await past_timeout() == 1
+
+
 async def test_task_label_allow_list_bounds_cardinality(app: App) -> None:
     telemetry = install(app, TelemetryConfig(job_logs=False, task_labels=["keep"]),
                         logging_setup=False)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jobglass.model import ConfigError, JobglassError
 from jobglass.store import Store, database_url, store_from_url
@@ -28,13 +29,21 @@ console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ
                   else PIPED_WIDTH)
 err_console = Console(stderr=True)
 
+
+def warn(message: str) -> None:
+    """One line on stderr: the message as text (a `[health]` in it is not markup),
+    never broken over lines however narrow the terminal or pipe."""
+    err_console.print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False,
+                      soft_wrap=True)
+
 DatabaseOption = typer.Option("--database-url", "-d", envvar="JOBGLASS_DATABASE_URL",
                               help="sqlite:///file.db or postgresql://... (default sqlite:///jobglass.db)")
 JsonOption = typer.Option("--json", help="Print JSON for scripts.")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    # As `warn`: text, not markup, on one line (scripts grep it; "one clear line").
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -138,7 +138,8 @@ def up(
 
     with_api = serve_beside(application, side, host=host, port=port, insecure=insecure,
                             allow_shell=api_shell and allow_shell, log_level=cfg.log_level,
-                            exporter=telemetry.metrics, tracing=telemetry.tracing)
+                            exporter=telemetry.metrics, tracing=telemetry.tracing,
+                            thresholds=cfg.health)
     raise typer.Exit(run_worker(application, settings, with_api, telemetry=telemetry))
 
 

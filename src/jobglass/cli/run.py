@@ -88,6 +88,7 @@ def supervise(app: App, cfg: TelemetryConfig, argv: list[str], processes: int,
         if metrics_addr is not None:
             env[MULTIPROC_ENV] = metrics_dir
             os.environ[MULTIPROC_ENV] = metrics_dir
-            exporter = MetricsExporter(lease=lease, aggregate_children=True)
+            exporter = MetricsExporter(lease=lease, aggregate_children=True,
+                                       thresholds=cfg.health)
             serve_metrics(app, exporter, metrics_addr)
         return Supervisor(child_args, processes, env=env).run()

@@ -27,12 +27,14 @@ from jobglass.cli.common import (
     err_console,
     guarded,
     print_json,
+    warn,
     with_store,
 )
 from jobglass.cli.main import cli
 from jobglass.cli.telemetry import ConfigOption, LogFormatOption, LogLevelOption, telemetry_config
 from jobglass.model import ConfigError
 from jobglass.model.access import Scope, hash_token, new_token
+from jobglass.observe.config import load_config
 from jobglass.observe.exporter import MetricsExporter
 from jobglass.observe.health import Status, Thresholds, Verdict, assess
 from jobglass.observe.redact import Redactor
@@ -57,14 +59,15 @@ ThresholdOption = typer.Option(
     " oldest_ready.emails=30 (repeatable)")
 
 
-def parse_thresholds(pairs: list[str] | None) -> Thresholds:
+def parse_thresholds(pairs: list[str] | None, base: Thresholds) -> Thresholds:
+    """`--threshold` flags over `base` (the configuration's [health])."""
     found: dict[str, str] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--threshold wants KEY=VALUE, not {pair!r}")
         found[key.strip()] = value.strip()
-    return Thresholds().with_overrides(found)
+    return base.with_overrides(found)
 
 
 def web_settings(application: App, host: str, *, insecure: bool, allow_shell: bool,
@@ -74,12 +77,11 @@ def web_settings(application: App, host: str, *, insecure: bool, allow_shell: bo
     try:
         has_tokens = with_store(application.database_url, lambda s: s.has_tokens())
     except Exception as exc:
-        err_console.print(f"[yellow]warning:[/yellow] cannot read API tokens ({exc}); "
-                          "tokens will be required off loopback", highlight=False)
+        warn(f"cannot read API tokens ({exc}); tokens will be required off loopback")
         has_tokens = True
     mode, warning = check_bind(host, has_tokens, insecure)
     if warning:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        warn(warning)
     if max_body < 1:
         raise ConfigError("--max-body must be at least 1 byte")
     return WebSettings(allow_shell=allow_shell, auth=mode, thresholds=thresholds,
@@ -126,11 +128,11 @@ class _SharedLoopServer(uvicorn.Server):
 
 def serve_beside(application: App, side: Side | None, *, host: str, port: int,
                  insecure: bool, allow_shell: bool, log_level: str = "INFO",
-                 exporter: MetricsExporter | None = None, tracing: Tracing | None = None
-                 ) -> Side:
+                 exporter: MetricsExporter | None = None, tracing: Tracing | None = None,
+                 thresholds: Thresholds | None = None) -> Side:
     """For `jobglass up`: the API in the worker's event loop, beside `side` if any."""
     settings = web_settings(application, host, insecure=insecure, allow_shell=allow_shell,
-                            thresholds=Thresholds(), close_store=False)
+                            thresholds=thresholds or Thresholds(), close_store=False)
     settings = dataclasses.replace(settings, tracing=tracing)
     if exporter is not None:
         settings = dataclasses.replace(settings,
@@ -190,7 +192,7 @@ def serve(
     application = load_app(app) if app else App(database_url_)
     if database_url_:
         application.database_url = database_url_
-    thresholds = parse_thresholds(threshold)
+    thresholds = parse_thresholds(threshold, cfg.health)
     telemetry = install(application, cfg)
     settings = web_settings(application, host, insecure=insecure, allow_shell=allow_shell,
                             thresholds=thresholds, redact=redact, max_body=max_body)
@@ -232,10 +234,12 @@ def _verdict_table(verdict: Verdict) -> Table:
 def health(
     as_json: Annotated[bool, JsonOption] = False,
     threshold: Annotated[list[str] | None, ThresholdOption] = None,
+    config: Annotated[str | None, ConfigOption] = None,
     database_url_: Annotated[str | None, DatabaseOption] = None,
 ) -> None:
-    """The health verdict (the same as GET /api/health); exit 1 when failing."""
-    thresholds = parse_thresholds(threshold)
+    """The health verdict (the same as GET /api/health); exit 1 when failing.
+    Thresholds: the configuration's [health], then --threshold."""
+    thresholds = parse_thresholds(threshold, load_config(config).health)
     url = database_url(database_url_)
     store = store_from_url(url)
 

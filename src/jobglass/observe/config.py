@@ -28,7 +28,16 @@ consumer = "child"          # or "link": see docs/observability.md
 [job_logs]
 enabled = true
 max_bytes = 1048576         # per attempt; then one truncation marker
+
+[health]                    # the verdict's thresholds (observe/health.py), seconds
+no_progress_after = 120     # for GET /api/health, `jobglass health`, the dashboard and
+stale_heartbeat = 15        # the jobglass_jobs_stuck gauge of every /metrics endpoint
+[health.oldest_ready_per_queue]
+emails = 30
 ```
+
+JOBGLASS_HEALTH="no_progress_after=60,oldest_ready.emails=30" overrides the file's
+`[health]`; `--threshold` on `jobglass serve` and `jobglass health` overrides both.
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from jobglass.model import ConfigError
+from jobglass.observe.health import Thresholds
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING,
           "ERROR": logging.ERROR, "CRITICAL": logging.CRITICAL}
@@ -67,6 +77,7 @@ class TelemetryConfig:
     tracing_consumer: str = "child"
     job_logs: bool = True
     job_log_max_bytes: int = 1024 * 1024
+    health: Thresholds = field(default_factory=Thresholds)
 
 
 def _level(name: str, where: str) -> int:
@@ -83,6 +94,38 @@ def _bool(text: str, where: str) -> bool:
     if lowered in ("0", "false", "off", "no"):
         return False
     raise ConfigError(f"{where}: expected on/off, got {text!r}")
+
+
+def _thresholds(base: Thresholds, pairs: dict[str, str], where: str) -> Thresholds:
+    try:
+        return base.with_overrides(pairs)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def threshold_pairs(text: str, where: str) -> dict[str, str]:
+    """`"no_progress_after=60,oldest_ready.emails=30"` -> {"no_progress_after": "60", ...}."""
+    pairs: dict[str, str] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{where}: want KEY=SECONDS, not {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _health_pairs(table: dict[str, Any], where: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for key, value in table.items():
+        if key == "oldest_ready_per_queue":
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where} [health] oldest_ready_per_queue: want a table")
+            pairs.update({f"oldest_ready.{queue}": str(v) for queue, v in value.items()})
+        else:
+            pairs[key] = str(value)
+    return pairs
 
 
 def _apply_file(cfg: TelemetryConfig, data: dict[str, Any], where: str) -> None:
@@ -110,6 +153,8 @@ def _apply_file(cfg: TelemetryConfig, data: dict[str, Any], where: str) -> None:
     job_logs = data.get("job_logs", {})
     cfg.job_logs = bool(job_logs.get("enabled", cfg.job_logs))
     cfg.job_log_max_bytes = int(job_logs.get("max_bytes", cfg.job_log_max_bytes))
+    cfg.health = _thresholds(cfg.health, _health_pairs(data.get("health", {}), where),
+                             f"{where} [health]")
 
 
 def _apply_env(cfg: TelemetryConfig, env: dict[str, str]) -> None:
@@ -128,6 +173,10 @@ def _apply_env(cfg: TelemetryConfig, env: dict[str, str]) -> None:
         cfg.job_logs = _bool(env["JOBGLASS_JOB_LOGS"], "JOBGLASS_JOB_LOGS")
     if "JOBGLASS_JOB_LOG_MAX_BYTES" in env:
         cfg.job_log_max_bytes = int(env["JOBGLASS_JOB_LOG_MAX_BYTES"])
+    if "JOBGLASS_HEALTH" in env:
+        cfg.health = _thresholds(
+            cfg.health, threshold_pairs(env["JOBGLASS_HEALTH"], "JOBGLASS_HEALTH"),
+            "JOBGLASS_HEALTH")
 
 
 def load_config(path: str | Path | None = None, env: dict[str, str] | None = None

@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.exposition import choose_encoder
 
 from jobglass.observe.gauges import StoreGauges
+from jobglass.observe.health import Thresholds
 from jobglass.observe.metrics import JobMetrics
 from jobglass.observe.observer import FanOut
 from jobglass.store import Store
@@ -24,9 +25,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 class MetricsExporter:
     def __init__(self, *, lease: float = 30.0, task_labels: str | Collection[str] = "on",
-                 exemplars: bool = True, aggregate_children: bool = False) -> None:
+                 exemplars: bool = True, aggregate_children: bool = False,
+                 thresholds: Thresholds | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.gauges = StoreGauges(lease)
+        self.gauges = StoreGauges(lease, thresholds)
         self.registry.register(self.gauges)
         self.job_metrics: JobMetrics | None = None
         self.observer_errors: Counter | None = None

@@ -55,7 +55,8 @@ def install(app: App, config: TelemetryConfig, *, logging_setup: bool = True,
     if metrics:
         multiproc = MULTIPROC_ENV in os.environ
         telemetry.metrics = MetricsExporter(lease=lease, task_labels=config.task_labels,
-                                            exemplars=config.exemplars and not multiproc)
+                                            exemplars=config.exemplars and not multiproc,
+                                            thresholds=config.health)
         telemetry.metrics.attach(app.observer)
         if config.task_event_metrics:
             app.observer.add(TaskEventMetrics(telemetry.metrics.registry,
