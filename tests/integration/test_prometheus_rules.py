@@ -7,6 +7,8 @@ loudly, and fail under CI=true."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import shutil
 import subprocess
@@ -85,3 +87,49 @@ async def test_the_rules_read_only_series_jobglass_serves(tmp_path: Path) -> Non
     # The drift check itself sees what the rules lean on most.
     assert {"jobglass_queue_oldest_ready_age_seconds", "jobglass_jobs_finished_total",
             "jobglass_queue_wait_seconds_bucket", "jobglass_jobs_reaped_total"} <= served
+
+
+# -- the Grafana dashboard (deploy/grafana): same metric names, valid PromQL ----------
+
+DASHBOARD = RULES_DIR.parent / "grafana" / "jobglass.dashboard.json"
+_GRAFANA_VARIABLES = {"$__rate_interval": "5m", "$queue": ".*"}
+
+
+def dashboard_queries() -> list[str]:
+    data = json.loads(DASHBOARD.read_text("utf-8"))
+    panels = [p for p in data["panels"] if p["type"] != "row"]
+    ids = [p["id"] for p in data["panels"]]
+    assert len(ids) == len(set(ids)), "panel ids repeat"
+    queries = []
+    for panel in panels:
+        assert panel["targets"], f"panel {panel['title']!r} has no query"
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] == "${datasource}"  # the chosen Prometheus
+            queries.append(target["expr"])
+    return queries
+
+
+def test_the_dashboard_reads_only_series_jobglass_serves_and_shows_the_stuck_gauge(
+        tmp_path: Path) -> None:
+    text = DASHBOARD.read_text("utf-8")
+    used = set(re.findall(r"\bjobglass_[a-z_]+", text))
+    app = App(f"sqlite:///{tmp_path}/grafana.db")
+    try:
+        served = asyncio.run(served_series_names(app))
+    finally:
+        asyncio.run(app.aclose())
+    assert used - served == set()
+    assert {"jobglass_jobs_stuck", "jobglass_store_up",
+            "jobglass_queue_wait_seconds_bucket"} <= used
+
+
+def test_promtool_parses_every_dashboard_query(tmp_path: Path) -> None:
+    rules = ["groups:", "  - name: grafana-queries", "    rules:"]
+    for n, expr in enumerate(dashboard_queries()):
+        for variable, value in _GRAFANA_VARIABLES.items():
+            expr = expr.replace(variable, value)
+        assert "$" not in expr, f"an unknown Grafana variable in {expr!r}"
+        rules += [f"      - record: grafana:query_{n}", f"        expr: {json.dumps(expr)}"]
+    path = tmp_path / "dashboard.rules.yml"
+    path.write_text("\n".join(rules) + "\n", "utf-8")
+    assert "SUCCESS" in run_promtool("check", "rules", str(path))
