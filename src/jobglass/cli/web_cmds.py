@@ -34,7 +34,7 @@ from jobglass.cli.main import cli
 from jobglass.cli.telemetry import ConfigOption, LogFormatOption, LogLevelOption, telemetry_config
 from jobglass.model import ConfigError
 from jobglass.model.access import Scope, hash_token, new_token
-from jobglass.observe.config import load_config
+from jobglass.observe.config import load_config, threshold_pairs
 from jobglass.observe.exporter import MetricsExporter
 from jobglass.observe.health import Status, Thresholds, Verdict, assess
 from jobglass.observe.redact import Redactor
@@ -63,10 +63,7 @@ def parse_thresholds(pairs: list[str] | None, base: Thresholds) -> Thresholds:
     """`--threshold` flags over `base` (the configuration's [health])."""
     found: dict[str, str] = {}
     for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--threshold wants KEY=VALUE, not {pair!r}")
-        found[key.strip()] = value.strip()
+        found.update(threshold_pairs(pair, "--threshold"))
     return base.with_overrides(found)
 
 
