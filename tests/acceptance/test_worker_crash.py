@@ -9,6 +9,8 @@ import accapp
 from procs import WaitFor, Workers, running_children, wait_exit
 
 from jobglass.model import JobState, Outcome
+from jobglass.observe.exporter import MetricsExporter
+from jobglass.observe.health import Thresholds
 from jobglass.store import Store
 
 
@@ -72,6 +74,39 @@ async def test_a_killed_worker_is_judged_by_its_own_lease_not_the_reapers(
     assert lost.evidence is not None
     assert lost.evidence["lease_s"] == 2
     assert lost.evidence["last_heartbeat_age_s"] < 30
+
+
+async def test_a_killed_workers_job_shows_as_stuck_until_it_is_reaped(
+        workers: Workers, store: Store, wait_for: WaitFor) -> None:
+    """kill -9 with no reaper about: the job still says running, and the stuck-jobs
+    gauge (any /metrics process, here one sampling the same store) names it as held by
+    a silent worker, as `jobglass health` would; a living worker's job is not stuck."""
+    job = (await store.enqueue_many([accapp.app.spec_for("acc.hang_first")]))[0]
+    first = workers.start(lease=60)  # the only worker: nothing reaps its job
+
+    async def running() -> bool:
+        return any(" attempt 1 " in line for line in workers.trace_lines())
+
+    await wait_for(running, 20, message="the worker to start the job's code")
+    exporter = MetricsExporter(thresholds=Thresholds(stale_heartbeat=0.5))
+
+    async def stuck() -> float:
+        body, _ = await exporter.render(store, None)
+        for line in body.decode().splitlines():
+            if line.startswith('jobglass_jobs_stuck{queue="default",reason="worker_silent"}'):
+                return float(line.split()[-1])
+        return -1.0
+
+    assert await stuck() == 0  # heartbeating every 0.2 s: alive, not stuck
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(10)
+
+    async def silent() -> bool:
+        return await stuck() == 1
+
+    # stale_heartbeat 0.5 s, stretched by the worker's 60 s lease to 1 s of silence
+    await wait_for(silent, 15, message="the killed worker's job counted as stuck")
+    assert (await store.get(job.id)).state is JobState.RUNNING  # nothing reaped it
 
 
 async def test_supervisor_replaces_a_killed_child(workers: Workers, wait_for: WaitFor) -> None:
