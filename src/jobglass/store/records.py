@@ -57,44 +57,6 @@ def new_job(job_id: int, spec: JobSpec, state: JobState, run_at: float, now: flo
                request_id=spec.request_id, parents=sorted(set(spec.depends_on)))
 
 
-def job_from_row(row: Row, parents: Sequence[int] = ()) -> Job:
-    return Job(
-        id=row["id"],
-        task=row["task"],
-        queue=row["queue"],
-        kind=_KINDS[row["kind"]],
-        state=_STATES[row["state"]],
-        args=loads(row["args"]),
-        kwargs=loads(row["kwargs"]),
-        priority=row["priority"],
-        run_at=row["run_at"],
-        created_at=row["created_at"],
-        attempt=row["attempt"],
-        errors=row["errors"],
-        max_retries=row["max_retries"],
-        backoff_base=row["backoff_base"],
-        backoff_cap=row["backoff_cap"],
-        timeout=row["timeout"],
-        command=row["command"],
-        unique_key=row["unique_key"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        lease=row["lease"],
-        worker_id=row["worker_id"],
-        result=loads(row["result"]),
-        error=row["error"],
-        reason=row["reason"],
-        cancel_requested=bool(row["cancel_requested"]),
-        progress_done=row["progress_done"],
-        progress_total=row["progress_total"],
-        progress_message=row["progress_message"],
-        traceparent=row["traceparent"],
-        tracestate=row["tracestate"],
-        request_id=row["request_id"],
-        parents=list(parents),
-    )
-
-
 def attempt_from_row(row: Row) -> Attempt:
     return Attempt(
         job_id=row["job_id"],

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 from jobglass.model import Job, JobState, check_transition, sources_of
 from jobglass.store.codec import dumps
 from jobglass.store.postgres import arrays, graph
-from jobglass.store.postgres.rows import fetch, job_columns, job_from_row
+from jobglass.store.postgres.rows import fetch, fetch_jobs, job_columns
 from jobglass.store.protocol import Report
 from jobglass.store.rules import spends_retry, target_state
 
@@ -32,7 +32,7 @@ _CLAIMABLE = [s.value for s in sources_of(JobState.RUNNING)]
 
 async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit: int,
                 allow_shell: bool, lease: str, now: float) -> list[Job]:
-    rows = await fetch(
+    jobs = await fetch_jobs(
         conn,
         # The pick walks the partial ready index in claim order (see 0002_pick_ready.sql);
         # the update re-checks the state, a compare-and-set on rows we have locked.
@@ -53,7 +53,6 @@ async def claim(conn: Conn, s: str, worker_id: str, queues: Sequence[str], limit
         f" SELECT {job_columns(s, 'claimed')} FROM claimed",
         {"now": float(now), "queues": list(queues), "limit": limit, "lease": lease,
          "worker": worker_id, "shell": allow_shell, "claimable": _CLAIMABLE})
-    jobs = [job_from_row(r) for r in rows]
     jobs.sort(key=lambda j: (-j.priority, j.run_at, j.id))
     return jobs
 

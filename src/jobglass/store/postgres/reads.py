@@ -12,8 +12,8 @@ from jobglass.model.states import ACTIVE
 from jobglass.store.postgres.rows import (
     attempt_from_row,
     fetch,
+    fetch_jobs,
     job_columns,
-    job_from_row,
     worker_from_row,
 )
 from jobglass.store.protocol import JobFilter, Page
@@ -25,10 +25,10 @@ async def jobs_by_ids(conn: Conn, s: str, ids: Sequence[int], *, lock: bool = Fa
                       ) -> dict[int, Job]:
     if not ids:
         return {}
-    rows = await fetch(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j"
-                             f" WHERE j.id = ANY(%s){' FOR UPDATE' if lock else ''}",
-                       (list(ids),))
-    return {r["id"]: job_from_row(r) for r in rows}
+    jobs = await fetch_jobs(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j"
+                                  f" WHERE j.id = ANY(%s){' FOR UPDATE' if lock else ''}",
+                            (list(ids),))
+    return {job.id: job for job in jobs}
 
 
 async def get_job(conn: Conn, s: str, job_id: int, *, lock: bool = False) -> Job:
@@ -77,10 +77,10 @@ async def list_jobs(conn: Conn, s: str, flt: JobFilter, limit: int, before_id: i
         where.append("j.id < %s")
         params.append(before_id)
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = await fetch(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j {clause}"
-                             " ORDER BY j.id DESC LIMIT %s", (*params, limit + 1))
-    jobs = [job_from_row(r) for r in rows[:limit]]
-    next_cursor = jobs[-1].id if len(rows) > limit else None
+    found = await fetch_jobs(conn, f"SELECT {job_columns(s)} FROM {s}.jobglass_jobs j {clause}"
+                                   " ORDER BY j.id DESC LIMIT %s", (*params, limit + 1))
+    jobs = found[:limit]
+    next_cursor = jobs[-1].id if len(found) > limit else None
     return Page(jobs=jobs, next_cursor=next_cursor)
 
 
