@@ -8,7 +8,6 @@ the insert returns only the ids that went in. Columns travel as array literals
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from itertools import repeat
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -40,15 +39,6 @@ _ENCODE: dict[str, Callable[[Iterable[Any]], str]] = {
     "bigint": arrays.ints, "int": arrays.ints, "float8": arrays.floats, "text": arrays.texts}
 
 
-def _encode(kind: str, column: tuple[Any, ...]) -> str:
-    """One column as an array literal. A batch mostly repeats one value per column (same
-    task, queue, time, settings): then one element is encoded and repeated."""
-    if column and column.count(column[0]) == len(column):
-        element = _ENCODE[kind]((column[0],))[1:-1]
-        return "{" + ",".join(repeat(element, len(column))) + "}"
-    return _ENCODE[kind](column)
-
-
 def _insert_sql(s: str) -> str:
     names = ", ".join(name for name, _ in _COLUMNS)
     params = ", ".join(f"%s::{kind}[]" for _, kind in _COLUMNS)
@@ -76,7 +66,7 @@ def plain_statement(s: str, channel: str, specs: Sequence[JobSpec], now: float
     """The one statement that stores a plain batch and announces it: (sql, params,
     the rows written, for `plain_jobs`)."""
     rows = [_values(0, spec, {}, now) for spec in specs]
-    columns = [_encode(kind, column) for (_, kind), column
+    columns = [_ENCODE[kind](column) for (_, kind), column
                in zip(_COLUMNS[1:], list(zip(*rows, strict=True))[1:], strict=True)]
     return _insert_and_notify_sql(s), (*columns, channel), rows
 
@@ -173,7 +163,7 @@ async def _insert(conn: Conn, s: str, specs: Sequence[JobSpec], todo: list[int],
                              " FROM generate_series(1, %s)", (len(todo),))
     ids = sorted(int(r[0]) for r in await cur.fetchall())
     rows = [_values(job_id, specs[i], parents, now) for job_id, i in zip(ids, todo, strict=True)]
-    columns = [_encode(kind, column)
+    columns = [_ENCODE[kind](column)
                for (_, kind), column in zip(_COLUMNS, zip(*rows, strict=True), strict=True)]
     cur = await conn.execute(_insert_sql(s), columns)
     went_in = {int(r[0]) for r in await cur.fetchall()}

@@ -1,4 +1,5 @@
-"""PostgreSQL rows (as dicts) to model records, and the column lists that feed them."""
+"""PostgreSQL rows to model records (jobs as tuples by position, the rest as dicts),
+and the column lists that feed them."""
 
 from __future__ import annotations
 
