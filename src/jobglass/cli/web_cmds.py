@@ -189,14 +189,13 @@ def serve(
     application = load_app(app) if app else App(database_url_)
     if database_url_:
         application.database_url = database_url_
-    thresholds = parse_thresholds(threshold, cfg.health)
+    # The flags join the configuration, so /api/health and jobglass_jobs_stuck agree.
+    cfg.health = parse_thresholds(threshold, cfg.health)
     telemetry = install(application, cfg)
     settings = web_settings(application, host, insecure=insecure, allow_shell=allow_shell,
-                            thresholds=thresholds, redact=redact, max_body=max_body)
+                            thresholds=cfg.health, redact=redact, max_body=max_body)
     settings = dataclasses.replace(settings, tracing=telemetry.tracing)
     if telemetry.metrics is not None:
-        # jobglass_jobs_stuck judges by the thresholds /api/health uses here.
-        telemetry.metrics.gauges.thresholds = thresholds
         settings = dataclasses.replace(
             settings, metrics=web_metrics.endpoint(telemetry.metrics, application))
     sock = bind(host, port)
