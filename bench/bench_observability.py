@@ -20,6 +20,8 @@ import contextlib
 import gc
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -99,6 +101,23 @@ async def _drain(url: str, n: int, mode: str, work_ms: float = 0.0) -> float:
     return n / elapsed
 
 
+def drain_isolated(url: str, n: int, mode: str, work_ms: float = 0.0) -> float:
+    """`_drain` in a fresh interpreter, as each worker is one: what one mode leaves
+    behind in a process (a tracer provider and its spans, logging handlers, objects
+    for the collector to walk) must not slow the next mode. In one process, the
+    third "off" drain of an interleaved run cost twice the first's CPU a job."""
+    argv = [sys.executable, "-m", "bench.bench_observability", "--drain-one", mode,
+            "--url", url, "--n", str(n), "--work-ms", str(work_ms)]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get(
+        "PYTHONPATH")])))
+    out = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True,
+                         timeout=600, stdin=subprocess.DEVNULL)
+    if out.returncode != 0:
+        raise RuntimeError(f"drain of {mode!r} failed: {out.stderr[-2000:]}")
+    return float(out.stdout.split()[-1])
+
+
 @contextlib.contextmanager
 def worker_process_collector() -> Iterator[None]:
     """The garbage collector as `jobglass worker` sets it up (`cli.collector`), for one
@@ -128,7 +147,7 @@ def bench_drain(n: int, rounds: int, title: str, modes: Sequence[str] = MODES,
     for _ in range(rounds):
         for mode in modes:
             with temp_db("obs") as db:
-                rates[mode].append(asyncio.run(_drain(db.url, n, mode, work_ms)))
+                rates[mode].append(drain_isolated(db.url, n, mode, work_ms))
     base = statistics.median(rates["off"])
     rows = [(mode, n, statistics.median(rates[mode]),
              statistics.median(rates[mode]) / base * 100) for mode in modes]
@@ -325,7 +344,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default="spans,drain,work,scrape")
+    parser.add_argument("--drain-one", metavar="MODE", help="one drain in this process;"
+                        " prints its rate (what drain_isolated runs)")
+    parser.add_argument("--url")
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--work-ms", type=float, default=0.0)
     args = parser.parse_args(argv)
+    if args.drain_one:
+        print(asyncio.run(_drain(args.url, args.n, args.drain_one, args.work_ms)))
+        return
     only = set(args.only.split(","))
     print(f"load average at start: {os.getloadavg()}")
     if "spans" in only:

@@ -130,18 +130,18 @@ def obs(n: int, rounds: int) -> dict[str, Any]:
     for r in range(rounds):
         for mode in bo.MODES:  # interleaved, so load on the box hits every mode alike
             with temp_db("obs") as db:
-                rates[f"sqlite/{mode}"].append(asyncio.run(bo._drain(db.url, n, mode)))
+                rates[f"sqlite/{mode}"].append(bo.drain_isolated(db.url, n, mode))
         for mode in ("off", "all on"):
             schema = f"bench_obs_{os.getpid()}_{r}_{mode.replace(' ', '')}"
             try:
                 rates[f"postgres/{mode}"].append(
-                    asyncio.run(bo._drain(f"{bo.PG_URL}?schema={schema}", n, mode)))
+                    bo.drain_isolated(f"{bo.PG_URL}?schema={schema}", n, mode))
             finally:
                 with psycopg.connect(bo.PG_URL, autocommit=True) as conn:
                     conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             with temp_db("obs") as db:
                 rates[f"{WORK_STORE}/{mode}"].append(
-                    asyncio.run(bo._drain(db.url, work_n, mode, work_ms=1.0)))
+                    bo.drain_isolated(db.url, work_n, mode, work_ms=1.0))
     out["rates"] = {k: statistics.median(v) for k, v in rates.items() if v}
     span_us = bo.bare_span_cost(20_000)
     attempt_span_us = bo.attempt_span_cost(1.0, 20_000)
