@@ -18,11 +18,20 @@ import psycopg
 import pytest
 from pg import PG_URL, new_schema_name, postgres_schema, with_params
 
-from jobglass.model import ConfigError, JobNotFound, JobSpec, JobState, Outcome, StoreUnavailable
+from jobglass.model import (
+    ConfigError,
+    JobKind,
+    JobNotFound,
+    JobSpec,
+    JobState,
+    Outcome,
+    StoreUnavailable,
+)
 from jobglass.store import Report, store_from_url
 from jobglass.store.migrations import load_migrations
 from jobglass.store.postgres import PostgresStore, reads
 from jobglass.store.postgres.config import parse_url
+from jobglass.store.postgres.enqueue import COLUMN_DEFAULTS
 from jobglass.store.postgres.schema import apply_schema
 
 pytestmark = pytest.mark.postgres
@@ -241,6 +250,40 @@ async def test_a_plain_batch_is_stored_and_announced_in_one_statement(url: str) 
                 spec.task, spec.queue, spec.args, spec.kwargs)
             assert stored.state is JobState.QUEUED
             assert stored.run_at == job.run_at
+
+
+async def test_columns_a_batch_leaves_out_hold_the_tables_own_defaults(url: str) -> None:
+    """A plain batch omits a column whose every value is the default: only right while
+    `COLUMN_DEFAULTS` says what schema.sql says."""
+    async with opened(url), raw() as conn:
+        cur = await conn.execute(
+            "SELECT column_name, column_default FROM information_schema.columns"
+            " WHERE table_schema = %s AND table_name = 'jobglass_jobs'", (parse_url(url).schema,))
+        defaults = {name: default for name, default in await cur.fetchall()}
+    for name, value in COLUMN_DEFAULTS.items():
+        async with raw() as conn:
+            cur = await conn.execute(f"SELECT {defaults[name] or 'NULL'}")
+            (stored,) = await cur.fetchone() or (object(),)
+        assert stored == value, name
+
+
+async def test_a_batch_of_defaults_and_one_of_none_store_what_was_asked(url: str) -> None:
+    """Every leavable column at its default in one batch, at another value in the next:
+    both come back as sent, whatever columns each statement carried."""
+    plain = [JobSpec(task="t"), JobSpec(task="t")]
+    full = [JobSpec(task="t", args=[1], kwargs={"a": 1}, priority=3, timeout=9.0,
+                    traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                    tracestate="v=1", request_id="r"),
+            JobSpec(task="t", command="echo hi", kind=JobKind.SHELL)]
+    async with opened(url) as store:
+        for specs in (plain, full, plain):
+            jobs = await store.enqueue_many(specs)
+            assert [await store.get(job.id) for job in jobs] == jobs
+            for spec, job in zip(specs, jobs, strict=True):
+                assert (job.args, job.kwargs, job.priority, job.timeout, job.kind, job.command,
+                        job.traceparent, job.tracestate, job.request_id) == (
+                    spec.args, spec.kwargs, spec.priority, spec.timeout, spec.kind,
+                    spec.command, spec.traceparent, spec.tracestate, spec.request_id)
 
 
 async def test_a_child_released_by_a_batch_of_successes_is_notified(url: str) -> None:

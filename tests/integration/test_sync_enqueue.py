@@ -104,6 +104,12 @@ def test_after_the_first_enqueue_threads_enqueue_without_the_portal(app: App) ->
     assert stored.args == [handles[-1].job.args[0]]
 
 
+def test_an_empty_batch_on_the_fast_path_enqueues_nothing(app: App) -> None:
+    assert app.enqueue_specs([]) == []  # opens the store through the portal
+    assert app.enqueue_specs([]) == []  # the caller's thread from now on
+    assert len(app.enqueue_specs([app.spec_for("t")])) == 1
+
+
 def test_close_closes_the_threads_connections(app: App) -> None:
     @app.task(name="work")
     def work() -> None:

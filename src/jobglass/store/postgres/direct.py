@@ -37,6 +37,8 @@ class PostgresDirectEnqueue:
             raise StoreUnavailable(f"PostgreSQL is unavailable: {exc}") from exc
 
     def enqueue_many(self, specs: Sequence[JobSpec], *, now: float | None = None) -> list[Job]:
+        if not specs:
+            return []
         when = time.time() if now is None else now
         sql, params, rows = plain_statement(self.config.schema, self.config.channel, specs,
                                             when)
