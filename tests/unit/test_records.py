@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 
-from jobglass.model import Job, JobKind, JobState
-from jobglass.store.records import JOB_COLUMNS, job_from_values
+from jobglass.model import Job, JobKind, JobSpec, JobState
+from jobglass.store.records import JOB_COLUMNS, job_from_values, new_job
 
 
 def test_job_columns_are_the_job_fields_in_order_but_parents() -> None:
@@ -42,3 +42,18 @@ def test_decoding_by_position_puts_each_column_in_its_field() -> None:
     assert by_position.result == {"ok": True}
     assert by_position.cancel_requested is True
     assert by_position.parents == [3, 4]
+
+
+def test_a_new_job_built_by_position_has_each_spec_value_in_its_field() -> None:
+    spec = JobSpec(task="mail.send", args=[1], kwargs={"to": "a"}, queue="mail", priority=5,
+                   run_at=10.5, max_retries=7, backoff_base=2.0, backoff_cap=60.0,
+                   timeout=30.0, unique_key="k", depends_on=[9, 3, 9], kind=JobKind.SHELL,
+                   command="echo hi", traceparent="00-1-2-01", tracestate="v=1",
+                   request_id="req-9")
+    for state, finished_at in ((JobState.BLOCKED, None), (JobState.CANCELLED, 9.0)):
+        assert new_job(7, spec, state, 10.5, 9.0, "why") == Job(  # by name
+            id=7, task="mail.send", queue="mail", kind=JobKind.SHELL, state=state, args=[1],
+            kwargs={"to": "a"}, priority=5, run_at=10.5, created_at=9.0, attempt=0, errors=0,
+            max_retries=7, backoff_base=2.0, backoff_cap=60.0, timeout=30.0,
+            command="echo hi", unique_key="k", finished_at=finished_at, reason="why",
+            traceparent="00-1-2-01", tracestate="v=1", request_id="req-9", parents=[3, 9])

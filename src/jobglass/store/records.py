@@ -44,17 +44,17 @@ def job_from_values(values: Sequence[Any], parents: Sequence[int] = ()) -> Job:
 
 def new_job(job_id: int, spec: JobSpec, state: JobState, run_at: float, now: float,
             reason: str | None) -> Job:
-    """A job as its enqueue stored it, built from its spec: no read-back."""
-    return Job(id=job_id, task=spec.task, queue=spec.queue, kind=spec.kind, state=state,
-               args=list(spec.args), kwargs=dict(spec.kwargs), priority=spec.priority,
-               run_at=float(run_at), created_at=float(now), attempt=0, errors=0,
-               max_retries=spec.max_retries, backoff_base=float(spec.backoff_base),
-               backoff_cap=float(spec.backoff_cap),
-               timeout=None if spec.timeout is None else float(spec.timeout),
-               command=spec.command, unique_key=spec.unique_key,
-               finished_at=float(now) if state is JobState.CANCELLED else None, reason=reason,
-               traceparent=spec.traceparent, tracestate=spec.tracestate,
-               request_id=spec.request_id, parents=sorted(set(spec.depends_on)))
+    """A job as its enqueue stored it, built from its spec: no read-back. Arguments by
+    position, in `Job`'s field order: half the cost of keywords, at a thousand jobs a
+    batch (a test holds it equal to the keyword form)."""
+    return Job(job_id, spec.task, spec.queue, spec.kind, state, list(spec.args),
+               dict(spec.kwargs), spec.priority, float(run_at), float(now), 0, 0,
+               spec.max_retries, float(spec.backoff_base), float(spec.backoff_cap),
+               None if spec.timeout is None else float(spec.timeout), spec.command,
+               spec.unique_key, None, float(now) if state is JobState.CANCELLED else None,
+               None, None, None, None, reason, False, None, None, None, spec.traceparent,
+               spec.tracestate, spec.request_id,
+               sorted(set(spec.depends_on)) if spec.depends_on else [])
 
 
 def attempt_from_row(row: Row) -> Attempt:

@@ -96,8 +96,7 @@ def plain_statement(s: str, channel: str, specs: Sequence[JobSpec], now: float
 def plain_jobs(ids: Sequence[int], rows: Sequence[tuple[Any, ...]],
                specs: Sequence[JobSpec]) -> list[Job]:
     # The ids come from the sequence in the order unnest produced the rows.
-    return [_job((job_id, *row[1:]), spec)
-            for job_id, row, spec in zip(ids, rows, specs, strict=True)]
+    return [_job(job_id, row, spec) for job_id, row, spec in zip(ids, rows, specs, strict=True)]
 
 
 async def enqueue_plain(conn: Conn, s: str, channel: str, specs: Sequence[JobSpec],
@@ -189,15 +188,18 @@ async def _insert(conn: Conn, s: str, specs: Sequence[JobSpec], todo: list[int],
                for (_, kind), column in zip(_COLUMNS, zip(*rows, strict=True), strict=True)]
     cur = await conn.execute(_insert_sql(s), columns)
     went_in = {int(r[0]) for r in await cur.fetchall()}
-    return {i: _job(row, specs[i]) for i, row in zip(todo, rows, strict=True)
+    return {i: _job(row[0], row, specs[i]) for i, row in zip(todo, rows, strict=True)
             if row[0] in went_in}
 
 
-def _job(row: tuple[Any, ...], spec: JobSpec) -> Job:
+_STATE, _RUN_AT, _CREATED_AT, _REASON = (
+    [name for name, _ in _COLUMNS].index(name)
+    for name in ("state", "run_at", "created_at", "reason"))
+
+
+def _job(job_id: int, row: tuple[Any, ...], spec: JobSpec) -> Job:
     """The job as stored: the values written (`_values` order) and the column defaults."""
-    (job_id, _queue, _task, _kind, _command, _args, _kwargs, state, _priority, run_at,
-     created_at, *_, reason, _finished_at, _traceparent, _tracestate, _request_id) = row
-    return new_job(job_id, spec, state, run_at, created_at, reason)
+    return new_job(job_id, spec, row[_STATE], row[_RUN_AT], row[_CREATED_AT], row[_REASON])
 
 
 def _start_state(spec: JobSpec, parents: dict[int, JobState]
