@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 
 class JobHandle:
+    __slots__ = ("_app", "job")  # a batch returns a thousand: no dict each
+
     def __init__(self, app: App, job: Job) -> None:
         self._app = app
         self.job = job

@@ -73,7 +73,8 @@ def check_json(value: list[Any] | dict[str, Any], what: str) -> None:
 def build_spec(task: str, args: tuple[Any, ...], kwargs: dict[str, Any], task_options: TaskOptions,
                options: EnqueueOptions, *, kind: JobKind = JobKind.PYTHON,
                command: str | None = None) -> JobSpec:
-    check_json(list(args), f"arguments of {task}")
+    arg_list = list(args)
+    check_json(arg_list, f"arguments of {task}")
     check_json(kwargs, f"keyword arguments of {task}")
     if options.delay is not None and options.run_at is not None:
         raise ValueError("give delay or run_at, not both")
@@ -84,7 +85,7 @@ def build_spec(task: str, args: tuple[Any, ...], kwargs: dict[str, Any], task_op
         run_at = time.time() + options.delay
     return JobSpec(
         task=task,
-        args=list(args),
+        args=arg_list,
         kwargs=dict(kwargs),
         queue=options.queue or task_options.queue,
         priority=task_options.priority if options.priority is None else options.priority,
@@ -94,7 +95,7 @@ def build_spec(task: str, args: tuple[Any, ...], kwargs: dict[str, Any], task_op
         backoff_cap=task_options.backoff_cap,
         timeout=options.timeout if options.timeout is not None else task_options.timeout,
         unique_key=options.unique_key,
-        depends_on=list(options.depends_on),
+        depends_on=list(options.depends_on) if options.depends_on else [],
         kind=kind,
         command=command,
         traceparent=options.traceparent,
