@@ -34,7 +34,10 @@ _COLUMNS = (
     ("reason", "text"), ("finished_at", "float8"), ("traceparent", "text"),
     ("tracestate", "text"), ("request_id", "text"),
 )
-
+# Where `_job` and the wake-up find their values in a row of `_values`.
+_QUEUE, _STATE, _RUN_AT, _CREATED_AT, _REASON = (
+    [name for name, _ in _COLUMNS].index(name)
+    for name in ("queue", "state", "run_at", "created_at", "reason"))
 
 _ENCODE: dict[str, Callable[[Iterable[Any]], str]] = {
     "bigint": arrays.ints, "int": arrays.ints, "float8": arrays.floats, "text": arrays.texts}
@@ -77,8 +80,7 @@ def plain_statement(s: str, channel: str, specs: Sequence[JobSpec], now: float
                     ) -> tuple[str, tuple[Any, ...], list[tuple[Any, ...]]]:
     """The one statement that stores a plain batch and announces it: (sql, params,
     the rows written, for `plain_jobs`). Columns at their default in every row are
-    left to the table; the queues to wake are known here (every plain job is queued
-    or scheduled, both wake a queue's waiters)."""
+    left to the table; the queues to wake are known here, not found by the server."""
     rows = [_values(0, spec, {}, now) for spec in specs]
     names: list[str] = []
     columns: list[str] = []
@@ -88,7 +90,7 @@ def plain_statement(s: str, channel: str, specs: Sequence[JobSpec], now: float
             continue
         names.append(name)
         columns.append(_ENCODE[kind](column))
-    woken = sorted({row[1] for row in rows if row[7] is JobState.QUEUED})
+    woken = sorted({row[_QUEUE] for row in rows if row[_STATE] is JobState.QUEUED})
     return (_insert_and_notify_sql(s, tuple(names)),
             (*columns, channel, arrays.texts(woken)), rows)
 
@@ -190,11 +192,6 @@ async def _insert(conn: Conn, s: str, specs: Sequence[JobSpec], todo: list[int],
     went_in = {int(r[0]) for r in await cur.fetchall()}
     return {i: _job(row[0], row, specs[i]) for i, row in zip(todo, rows, strict=True)
             if row[0] in went_in}
-
-
-_STATE, _RUN_AT, _CREATED_AT, _REASON = (
-    [name for name, _ in _COLUMNS].index(name)
-    for name in ("state", "run_at", "created_at", "reason"))
 
 
 def _job(job_id: int, row: tuple[Any, ...], spec: JobSpec) -> Job:
