@@ -209,8 +209,9 @@ def write_obs(rep: Report, o: Outcome | None, sizes: Sizes) -> None:
             f"{sizes.obs_rounds}; 'all on' = JSON logs to a file, metrics, stored job logs, "
             "every job traced to an in-memory exporter. 'sqlite, 1 ms jobs': the same two "
             "modes on a seventh as many jobs that each compute for 1 ms. Each drain runs "
-            "with the garbage collector set up as `jobglass worker` sets it "
-            "(jobglass/cli/collector.py). Peers: n/a (no equivalent built in).",
+            "in a fresh interpreter, with the garbage collector set up as `jobglass "
+            "worker` sets it (jobglass/cli/collector.py). Peers: n/a (no equivalent built "
+            "in).",
             "")
     if o is None or o.error:
         rep.add(_na(o), "")
