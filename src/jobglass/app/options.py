@@ -95,7 +95,7 @@ def build_spec(task: str, args: tuple[Any, ...], kwargs: dict[str, Any], task_op
         backoff_cap=task_options.backoff_cap,
         timeout=options.timeout if options.timeout is not None else task_options.timeout,
         unique_key=options.unique_key,
-        depends_on=list(options.depends_on) if options.depends_on else [],
+        depends_on=list(options.depends_on),
         kind=kind,
         command=command,
         traceparent=options.traceparent,
